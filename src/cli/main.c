@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The cpnet command: one binary, one subcommand per role. main() is the only place that decides to
+ * exit; every subcommand returns its status. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define CPN_VERSION "0.1.0"
+
+struct subcommand {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *help;
+};
+
+static const struct subcommand commands[] = {
+    { "sim", cpn_cmd_sim, "simulate a network and a demand trace under one or more policies" },
+    { "gen", cpn_cmd_gen, "generate demand traces, signals and scaled networks" },
+    { "place", cpn_cmd_explain_job, "place one job on a network and explain the decision" },
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: cpnet <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "  %-8s %s\n", "version", "print the version");
+    fprintf(f, "\n'cpnet <command> --help' describes a command; docs/ has the manual.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CPN_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return CPN_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+        printf("cpnet %s\n", CPN_VERSION);
+        return CPN_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "cpnet: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return CPN_EXIT_USAGE;
+}
