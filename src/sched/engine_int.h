@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What the engine's own files share: the engine structure (horizon, per-zone decision series and
+ * their prefix sums, per-pool free-capacity timelines, per-cluster power headroom, the candidate
+ * index) and the helpers between engine.c (state), timeline.c (capacity) and decide.c (search). */
+#ifndef CPN_SCHED_ENGINE_INT_H
+#define CPN_SCHED_ENGINE_INT_H
+
+#include "cpnet/sched.h"
+
+/* A slot with its decision cost, for choosing the cheapest slots of an interruptible job. */
+struct cpn_slot_cost {
+    double cost;
+    int32_t t;
+};
+
+struct cpn_engine {
+    const struct cpn_network *net;
+    const struct cpn_signals *sig;
+    struct cpn_policy pol;
+    int64_t t0;
+    int64_t slot_s;
+    int32_t nslots;
+
+    /* Per zone, per slot (row z starts at z * nslots; prefix rows at z * (nslots + 1)):
+     * obj = money_weight * price + carbon_cny_per_kg * eff_ci / 1000, CNY per kWh;
+     * ci = effective intensity g/kWh; price CNY/kWh. Prefix sums in long double so that window
+     * sums over a year of slots keep ~1e-15 relative precision and ties stay ties. */
+    double *obj;
+    double *ci;
+    double *price;
+    long double *obj_pre;
+    long double *ci_pre;
+    long double *price_pre;
+
+    /* Per pool free units per slot (row p at p * nslots); unlimited pools have no row. */
+    int64_t *free_units;
+    bool *unlimited;
+    /* Per cluster facility power headroom per slot, kW; rows only for capped clusters. */
+    double *power_free;
+    bool *capped;
+    bool *up;
+
+    /* Candidate index: for site s and class k, pools cand[off[s*K+k] .. off[s*K+k+1]) sorted by
+     * RTT from s, then pool index. */
+    int32_t *cand;
+    size_t *cand_off;
+
+    /* Scratch reused by decide: runs of the last placement, slot costs. */
+    struct cpn_slot_run *runs;
+    size_t runs_cap;
+    struct cpn_slot_cost *slots;
+    size_t slots_cap;
+};
+
+static inline int64_t *eng_free_row(const struct cpn_engine *e, int32_t pool)
+{
+    return e->free_units + (size_t)pool * (size_t)e->nslots;
+}
+
+static inline double *eng_power_row(const struct cpn_engine *e, int32_t cluster)
+{
+    return e->power_free + (size_t)cluster * (size_t)e->nslots;
+}
+
+/* Recomputes per-zone series and prefix sums from the decision signals (engine.c). */
+int eng_load_signals(struct cpn_engine *e, struct cpn_error *err);
+
+#endif
