@@ -36,10 +36,12 @@ LIB_SRC  := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/*/test_*.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 HARNESS  := $(BUILD)/obj/tests/harness.o
 LIB      := $(BUILD)/libcpnet.a
 BIN      := $(BUILD)/cpnet
@@ -62,6 +64,10 @@ $(BIN): $(CLI_OBJ) $(LIB)
 $(BUILD)/tests/%: tests/%.c $(HARNESS) $(LIB)
 	@mkdir -p $(@D) $(BUILD)/obj/tests/$(*D)
 	$(CC) $(ALL_CFLAGS) -Itests -MF $(BUILD)/obj/tests/$*.d -o $@ $< $(HARNESS) $(LIB) $(LDFLAGS) $(PKG_LIBS)
+
+$(BUILD)/bench/%: bench/%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MF $(BUILD)/bench/$*.d -o $@ $< $(LIB) $(LDFLAGS) $(PKG_LIBS)
 
 $(HARNESS): tests/harness.c tests/harness.h
 	@mkdir -p $(@D)
@@ -87,7 +93,7 @@ validate: deps
 	@CPNET_BIN=$(abspath $(BIN)) sh scripts/validate-lwa.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory $(BIN) OPT=-O3
+	@$(MAKE) --no-print-directory $(BIN) $(BENCH_BIN)
 	@CPNET_BIN=$(abspath $(BIN)) CPNET_BUILD=$(abspath $(BUILD)) sh scripts/bench.sh
 
 # libFuzzer harnesses (clang): each tests/fuzz/fuzz_X.c runs FUZZ_SECONDS on its seed corpus.
@@ -105,7 +111,7 @@ fuzz: deps
 	    >build/fuzz/$$n.log 2>&1 || { tail -n 40 build/fuzz/$$n.log; exit 1; }; \
 	  grep -E '^Done|#[0-9]+.*DONE' build/fuzz/$$n.log | tail -n 1; done
 
-FORMAT_FILES = $(wildcard include/cpnet/*.h src/*/*.c src/*/*.h tests/*.c tests/*.h tests/*/*.c)
+FORMAT_FILES = $(wildcard include/cpnet/*.h src/*/*.c src/*/*.h tests/*.c tests/*.h tests/*/*.c tests/*/*.h bench/*.c)
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:

@@ -32,6 +32,11 @@ struct eval {
     int64_t cost_ucny;
     double rtt_ms;
     double transfer_s;
+    int32_t r;        /* first slot the job may use */
+    int32_t hi;       /* last start (contiguous) or end of window (interruptible) */
+    int32_t span_end; /* end of the slots the job may occupy */
+    double kw;        /* facility power */
+    double lb;        /* lower bound of the objective */
 };
 
 static bool tie(double a, double b)
@@ -130,6 +135,8 @@ static int slot_t_cmp(const void *a, const void *b)
 
 static int ensure_scratch(struct cpn_engine *e, size_t nslots)
 {
+    if (cpn_grow(&e->evals, &e->evals_cap, e->net->npools + 1, sizeof(struct eval)))
+        return -ENOMEM;
     if (cpn_grow(&e->slots, &e->slots_cap, nslots, sizeof *e->slots))
         return -ENOMEM;
     if (cpn_grow(&e->runs, &e->runs_cap, nslots, sizeof *e->runs))
@@ -281,17 +288,17 @@ static enum cpn_why scan_slots(struct cpn_engine *e, const struct cpn_job *job, 
     return CPN_WHY_OK;
 }
 
-/* Evaluates pool p for job: the constraints in order, then the best window. */
-static enum cpn_why eval_pool_inner(struct cpn_engine *e, const struct cpn_jobset *js,
+/* The constraints that do not depend on the timelines, in order, and the job's window on pool p
+ * (first slot r, last start or end of window hi, slots k, power). CPN_WHY_OK when a search is due. */
+static enum cpn_why prep_pool(const struct cpn_engine *e, const struct cpn_jobset *js,
                               const struct cpn_job *job, int32_t p, int64_t release_t,
-                              struct eval *ev, uint32_t *nruns)
+                              struct eval *ev)
 {
     const struct cpn_network *net = e->net;
     const struct cpn_pool *pool = &net->pools[p];
     int32_t c = pool->cluster;
-    double kw, dur;
+    double dur;
     int64_t rel, k;
-    int32_t r;
     memset(ev, 0, sizeof *ev);
     ev->pool = p;
     ev->rtt_ms = cpn_network_rtt(net, job->site, c);
@@ -325,9 +332,9 @@ static enum cpn_why eval_pool_inner(struct cpn_engine *e, const struct cpn_jobse
     rel = rel <= 0 ? 0 : (rel + e->slot_s - 1) / e->slot_s;
     if (rel >= e->nslots)
         return CPN_WHY_DEADLINE;
-    r = (int32_t)rel;
-    kw = cpn_job_power_kw(job, pool, &net->clusters[c]);
-    if (e->capped[c] && kw > net->clusters[c].power_cap_kw)
+    ev->r = (int32_t)rel;
+    ev->kw = cpn_job_power_kw(job, pool, &net->clusters[c]);
+    if (e->capped[c] && ev->kw > net->clusters[c].power_cap_kw)
         return CPN_WHY_POWER;
     if (!job->interruptible) {
         int64_t last = e->nslots - k;
@@ -336,14 +343,10 @@ static enum cpn_why eval_pool_inner(struct cpn_engine *e, const struct cpn_jobse
             if (ls < (double)last)
                 last = ls < -1 ? -1 : (int64_t)ls;
         }
-        if (last < r)
+        if (last < ev->r)
             return CPN_WHY_DEADLINE;
-        ev->why = scan_contiguous(e, job, p, r, (int32_t)last, kw, ev);
-        if (ev->why == CPN_WHY_OK && nruns) {
-            e->runs[0].start = ev->start;
-            e->runs[0].len = ev->k;
-            *nruns = 1;
-        }
+        ev->hi = (int32_t)last;
+        ev->span_end = (int32_t)(last + k);
     } else {
         int64_t D = e->nslots;
         if (job->deadline_s != CPN_NO_DEADLINE) {
@@ -351,9 +354,27 @@ static enum cpn_why eval_pool_inner(struct cpn_engine *e, const struct cpn_jobse
             if (d < D)
                 D = d;
         }
-        if (D - r < k)
+        if (D - ev->r < k)
             return CPN_WHY_DEADLINE;
-        ev->why = scan_slots(e, job, p, r, (int32_t)D, kw, ev, nruns);
+        ev->hi = (int32_t)D;
+        ev->span_end = (int32_t)D;
+    }
+    return CPN_WHY_OK;
+}
+
+/* The timeline search of a prepared pool, then the price ceiling. */
+static enum cpn_why search_pool(struct cpn_engine *e, const struct cpn_job *job, struct eval *ev,
+                                uint32_t *nruns)
+{
+    if (!job->interruptible) {
+        ev->why = scan_contiguous(e, job, ev->pool, ev->r, ev->hi, ev->kw, ev);
+        if (ev->why == CPN_WHY_OK && nruns) {
+            e->runs[0].start = ev->start;
+            e->runs[0].len = ev->k;
+            *nruns = 1;
+        }
+    } else {
+        ev->why = scan_slots(e, job, ev->pool, ev->r, ev->hi, ev->kw, ev, nruns);
     }
     if (ev->why == CPN_WHY_OK && job->price_ceiling_ucny > 0 &&
         ev->cost_ucny > job->price_ceiling_ucny)
@@ -365,8 +386,34 @@ static enum cpn_why eval_pool(struct cpn_engine *e, const struct cpn_jobset *js,
                               const struct cpn_job *job, int32_t p, int64_t release_t,
                               struct eval *ev, uint32_t *nruns)
 {
-    ev->why = eval_pool_inner(e, js, job, p, release_t, ev, nruns);
-    return ev->why;
+    ev->why = prep_pool(e, js, job, p, release_t, ev);
+    if (ev->why != CPN_WHY_OK)
+        return ev->why;
+    return search_pool(e, job, ev, nruns);
+}
+
+/* A lower bound of a prepared pool's objective: every slot of its span costs at least the span's
+ * cheapest slot (sparse-table range minimum), plus the fixed rental and transfer. */
+static double lower_bound(const struct cpn_engine *e, const struct cpn_job *job,
+                          const struct eval *ev)
+{
+    const struct cpn_pool *pool = &e->net->pools[ev->pool];
+    double fixed = e->pol.money_weight *
+                   ((double)job->units * (double)pool->price_ucny_per_unit_h / 1e6 * ev->dur_s /
+                        3600.0 +
+                    job->data_gb * (double)e->net->transfer_ucny_per_gb / 1e6);
+    double e_slot = ev->kw * (double)e->slot_s / 3600.0;
+    int32_t z = e->net->clusters[pool->cluster].zone;
+    double m = eng_range_min(e, z, ev->r, ev->span_end);
+    return fixed + e_slot * m * ((double)ev->k - 1.0 + ev->wlast);
+}
+
+static int eval_lb_cmp(const void *a, const void *b)
+{
+    const struct eval *x = a, *y = b;
+    if (x->lb != y->lb)
+        return x->lb < y->lb ? -1 : 1;
+    return (x->pool > y->pool) - (x->pool < y->pool);
 }
 
 static void fill_placement(const struct cpn_engine *e, const struct eval *ev, uint32_t nruns,
@@ -519,18 +566,42 @@ int cpn_engine_decide(struct cpn_engine *e, const struct cpn_jobset *js,
     list = e->cand + e->cand_off[(size_t)job->site * CPN_CLASS_COUNT + (size_t)job->cls];
     nlist = e->cand_off[(size_t)job->site * CPN_CLASS_COUNT + (size_t)job->cls + 1] -
             e->cand_off[(size_t)job->site * CPN_CLASS_COUNT + (size_t)job->cls];
-    for (size_t i = 0; i < nlist; i++) {
-        int32_t p = list[i];
-        enum cpn_why why = eval_pool(e, js, job, p, release_t, &ev, NULL);
-        if (ex)
+    if (ex) {
+        for (size_t i = 0; i < nlist; i++) {
+            if (eval_pool(e, js, job, list[i], release_t, &ev, NULL) == CPN_WHY_OK &&
+                (!have || better(e, &ev, &best))) {
+                best = ev;
+                have = true;
+            }
             explain_note(e, &x, &ev);
-        if (why == CPN_WHY_LATENCY && !ex)
-            break; /* the list is sorted by RTT: every further pool is farther */
-        if (why != CPN_WHY_OK)
-            continue;
-        if (!have || better(e, &ev, &best)) {
-            best = ev;
-            have = true;
+        }
+    } else {
+        struct eval *cv = e->evals;
+        size_t nc = 0;
+        for (size_t i = 0; i < nlist; i++) {
+            enum cpn_why why = prep_pool(e, js, job, list[i], release_t, &cv[nc]);
+            if (why == CPN_WHY_LATENCY)
+                break; /* the list is sorted by RTT: every further pool is farther */
+            if (why == CPN_WHY_OK)
+                nc++;
+        }
+        if (e->pol.rank == CPN_RANK_OBJECTIVE && nc > 1) {
+            for (size_t i = 0; i < nc; i++)
+                cv[i].lb = lower_bound(e, job, &cv[i]);
+            qsort(cv, nc, sizeof *cv, eval_lb_cmp);
+        }
+        for (size_t i = 0; i < nc; i++) {
+            if (have && e->pol.rank == CPN_RANK_OBJECTIVE && cv[i].lb > best.objective &&
+                !tie(cv[i].lb, best.objective))
+                break; /* sorted by lower bound: no further pool can win */
+            if (search_pool(e, job, &cv[i], NULL) != CPN_WHY_OK)
+                continue;
+            if (!have || better(e, &cv[i], &best)) {
+                best = cv[i];
+                have = true;
+            }
+            if (e->pol.rank == CPN_RANK_START_LATENCY && best.start == best.r)
+                break; /* starts at once on the nearest pool that can: nothing beats it */
         }
     }
     if (!have) {

@@ -29,7 +29,39 @@ void cpn_engine_destroy(struct cpn_engine *e)
     cpn_free(e->cand_off);
     cpn_free(e->runs);
     cpn_free(e->slots);
+    cpn_free(e->evals);
+    cpn_free(e->st);
     cpn_free(e);
+}
+
+/* Range-minimum table over each zone's per-slot objective, for the lower bounds that let a
+ * decision skip pools that cannot win. Skipped (bounds fall back to the fixed costs) when it would
+ * take more than 256 MiB. */
+#define ST_MAX_BYTES (256u << 20)
+static void build_sparse_table(struct cpn_engine *e)
+{
+    size_t n = (size_t)e->nslots, nz = e->net->nzones;
+    int levels = 1;
+    while ((1u << levels) <= n)
+        levels++;
+    if (!e->st) {
+        if ((size_t)levels * nz * n > ST_MAX_BYTES / sizeof(double))
+            return;
+        e->st = cpn_malloc((size_t)levels * nz * n * sizeof *e->st);
+        if (!e->st)
+            return; /* the bound is an optimisation: without it decisions stay exact */
+        e->st_levels = levels;
+    }
+    for (size_t z = 0; z < nz; z++) {
+        memcpy(e->st + z * n, e->obj + z * n, n * sizeof *e->st);
+        for (int l = 1; l < levels; l++) {
+            const double *prev = e->st + ((size_t)(l - 1) * nz + z) * n;
+            double *cur = e->st + ((size_t)l * nz + z) * n;
+            size_t half = (size_t)1 << (l - 1);
+            for (size_t t = 0; t + 2 * half <= n; t++)
+                cur[t] = prev[t] < prev[t + half] ? prev[t] : prev[t + half];
+        }
+    }
 }
 
 int eng_load_signals(struct cpn_engine *e, struct cpn_error *err)
@@ -64,6 +96,7 @@ int eng_load_signals(struct cpn_engine *e, struct cpn_error *err)
             pp[t + 1] = pp[t] + p;
         }
     }
+    build_sparse_table(e);
     return 0;
 }
 

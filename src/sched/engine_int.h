@@ -50,6 +50,14 @@ struct cpn_engine {
     size_t runs_cap;
     struct cpn_slot_cost *slots;
     size_t slots_cap;
+    void *evals; /* per-pool evaluations of one decision (struct eval, decide.c) */
+    size_t evals_cap;
+
+    /* Sparse table of range minima of obj per zone: level l, zone z, slot t at
+     * st[(l * nzones + z) * nslots + t] = min obj[t .. t + 2^l). NULL when it would be too large;
+     * the lower bounds then fall back to 0 for the time-varying part. */
+    double *st;
+    int st_levels;
 };
 
 static inline int64_t *eng_free_row(const struct cpn_engine *e, int32_t pool)
@@ -60,6 +68,21 @@ static inline int64_t *eng_free_row(const struct cpn_engine *e, int32_t pool)
 static inline double *eng_power_row(const struct cpn_engine *e, int32_t cluster)
 {
     return e->power_free + (size_t)cluster * (size_t)e->nslots;
+}
+
+/* Minimum of obj over slots [a, b) of zone z (a < b), or 0 without a sparse table. */
+static inline double eng_range_min(const struct cpn_engine *e, int32_t z, int32_t a, int32_t b)
+{
+    int l;
+    const double *lv;
+    double x, y;
+    if (!e->st || b <= a)
+        return 0;
+    l = 31 - __builtin_clz((unsigned)(b - a));
+    lv = e->st + ((size_t)l * e->net->nzones + (size_t)z) * (size_t)e->nslots;
+    x = lv[a];
+    y = lv[b - (1 << l)];
+    return x < y ? x : y;
 }
 
 /* Recomputes per-zone series and prefix sums from the decision signals (engine.c). */

@@ -1,0 +1,101 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# make bench: the engine's speed and the simulator's throughput on the reference network and on a
+# 10x network, a year of national demand end to end, and the quality of `green` against the LP
+# bound. Prints the figures and writes them to build/bench.json (flat keys, SI units in names).
+# Bounded: every run here is sized to finish in minutes on a 2-core machine.
+set -eu
+BIN=${CPNET_BIN:-build/cpnet}
+B=${CPNET_BUILD:-build}
+W=$B/bench-work
+mkdir -p "$W"
+NET=data/china/network.json
+say() { printf '%s\n' "$*"; }
+kv() { sed -n "s/^$2 //p" "$1"; }
+# peak RSS (KiB) of a command, from /proc via a tiny poller-free method: GNU time if present.
+rss_run() { # rss_run OUTFILE cmd...
+    out=$1; shift
+    if [ -x /usr/bin/time ]; then
+        /usr/bin/time -f 'maxrss_kib %M' -o "$out.rss" "$@" >"$out" 2>"$out.err"
+    else
+        "$@" >"$out" 2>"$out.err"; echo "maxrss_kib 0" >"$out.rss"
+    fi
+}
+[ -x /usr/bin/time ] || { [ "$(id -u)" = 0 ] && apt-get install -y -q --no-install-recommends time >/dev/null 2>&1 || true; }
+
+say "== inputs (synthetic demand, seed 1)"
+"$BIN" gen signals --network "$NET" --seed 2025 --days 8 --start 2025-03-01T00:00:00Z --out "$W/signals" 2>/dev/null
+"$BIN" gen demand --network "$NET" --seed 1 --days 7 --start 2025-03-01T00:00:00Z --out "$W/ref-week.csv"
+"$BIN" gen network --network "$NET" --scale 10 --seed 1 --out "$W/net10.json"
+"$BIN" gen signals --network "$W/net10.json" --seed 2025 --days 8 --start 2025-03-01T00:00:00Z --out "$W/signals10" 2>/dev/null
+"$BIN" gen demand --network "$W/net10.json" --seed 1 --days 7 --start 2025-03-01T00:00:00Z --out "$W/x10-week.csv"
+
+say "== engine: decide + commit every job, one core"
+"$B/bench/bench_engine" --network "$NET" --signals "$W/signals" --jobs "$W/ref-week.csv" >"$W/eng-ref.txt"
+"$B/bench/bench_engine" --network "$W/net10.json" --signals "$W/signals10" --jobs "$W/x10-week.csv" >"$W/eng-x10.txt"
+for f in ref x10; do
+    say "$f: $(kv "$W/eng-$f.txt" jobs) jobs, $(kv "$W/eng-$f.txt" pools) pools, $(kv "$W/eng-$f.txt" slots) slots: $(kv "$W/eng-$f.txt" decisions_per_s) decisions/s, p50 $(kv "$W/eng-$f.txt" p50_us) us, p99 $(kv "$W/eng-$f.txt" p99_us) us"
+done
+
+say "== cpnet sim end to end (load, decide, account, report), policy green"
+t0=$(date +%s.%N)
+rss_run "$W/sim-x10.json" "$BIN" sim --network "$W/net10.json" --signals "$W/signals10" --jobs "$W/x10-week.csv" --policy green --json
+t1=$(date +%s.%N)
+x10_jobs=$(kv "$W/eng-x10.txt" jobs)
+x10_sim_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')
+say "x10 week: $x10_jobs jobs in $x10_sim_s s"
+
+say "== a year of national demand (>= 5 million jobs), reference network, policy green"
+"$BIN" gen demand --network "$NET" --seed 7 --days 365 --jobs-per-day 14000 --start 2025-01-01T00:00:00Z --out "$W/year.csv"
+"$BIN" gen signals --network "$NET" --seed 2025 --days 366 --start 2025-01-01T00:00:00Z --out "$W/signals-year" 2>/dev/null
+year_jobs=$(($(wc -l <"$W/year.csv") - 1))
+t0=$(date +%s.%N)
+rss_run "$W/sim-year.json" "$BIN" sim --network "$NET" --signals "$W/signals-year" --jobs "$W/year.csv" --policy green --json
+t1=$(date +%s.%N)
+year_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')
+year_rss=$(kv "$W/sim-year.json.rss" maxrss_kib)
+say "year: $year_jobs jobs in $year_s s, peak RSS $year_rss KiB"
+
+say "== quality on the reference week: green against the LP bound (optimal) and nearest"
+"$BIN" gen demand --network "$NET" --seed 3 --days 7 --jobs-per-day 300 --start 2025-03-01T00:00:00Z --out "$W/quality.csv"
+"$BIN" sim --network "$NET" --signals "$W/signals" --jobs "$W/quality.csv" --policy green --compare nearest,greenest-now,green,optimal --json >"$W/quality.json"
+q() { sed -n "s/.*\"$1\": *{[^}]*\"$2\": *\([-0-9.e+]*\).*/\1/p" "$W/quality.json" | head -n 1; }
+"$BIN" sim --network "$NET" --signals "$W/signals" --jobs "$W/quality.csv" --policy green --compare nearest,greenest-now,green,optimal
+
+awk -v er="$W/eng-ref.txt" -v ex="$W/eng-x10.txt" -v x10_jobs="$x10_jobs" -v x10_s="$x10_sim_s" \
+    -v yj="$year_jobs" -v ys="$year_s" -v yrss="$year_rss" -v qf="$W/quality.json" '
+function kv(f, k,   l, a) { while ((getline l < f) > 0) { split(l, a, " "); if (a[1] == k) { close(f); return a[2] } } close(f); return 0 }
+BEGIN {
+    printf "{\n"
+    printf "  \"engine_ref_decisions_per_s\": %s,\n", kv(er, "decisions_per_s")
+    printf "  \"engine_ref_p50_us\": %s,\n", kv(er, "p50_us")
+    printf "  \"engine_ref_p99_us\": %s,\n", kv(er, "p99_us")
+    printf "  \"engine_decisions_per_s\": %s,\n", kv(ex, "decisions_per_s")
+    printf "  \"engine_p50_us\": %s,\n", kv(ex, "p50_us")
+    printf "  \"engine_p99_us\": %s,\n", kv(ex, "p99_us")
+    printf "  \"engine_x10_pools\": %s,\n", kv(ex, "pools")
+    printf "  \"sim_x10_week_jobs\": %s,\n", x10_jobs
+    printf "  \"sim_x10_week_s\": %s,\n", x10_s
+    printf "  \"sim_year_jobs\": %s,\n", yj
+    printf "  \"sim_year_s\": %s,\n", ys
+    printf "  \"sim_jobs_per_s\": %.0f,\n", yj / ys
+    printf "  \"sim_year_peak_rss_bytes\": %d,\n", yrss * 1024
+    printf "  \"bytes_per_job\": %.0f\n", yrss * 1024 / yj
+    printf "}\n"
+}' >"$B/bench.json.tmp"
+# quality figures from the JSON report (python-free: jansson writes one key per line with indent)
+python3 - "$W/quality.json" "$B/bench.json.tmp" "$B/../build/bench.json" 2>/dev/null <<'PY' || cp "$B/bench.json.tmp" build/bench.json
+import json, sys
+q = json.load(open(sys.argv[1]))["policies"]
+b = json.load(open(sys.argv[2]))
+g, o, n = q["green"], q["optimal"], q["nearest"]
+b["quality_green_carbon_kg"] = g["carbon_kg"]
+b["quality_optimal_carbon_kg"] = o["carbon_kg"]
+b["quality_nearest_carbon_kg"] = n["carbon_kg"]
+b["quality_green_vs_optimal_carbon_pct"] = round(100 * (g["carbon_kg"] / o["carbon_kg"] - 1), 3)
+b["quality_green_vs_nearest_carbon_pct"] = round(100 * (g["carbon_kg"] / n["carbon_kg"] - 1), 3)
+b["quality_green_violations"] = g["violations"]
+json.dump(b, open("build/bench.json", "w"), indent=2)
+PY
+say "== build/bench.json"
+cat build/bench.json
