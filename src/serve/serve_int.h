@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What the service's own files share. struct cpn_server is owned by the loop thread: only the
+ * command queue (queue.c) is touched by HTTP threads, under its mutex. Jobs live in memory (an
+ * array of pointers plus id and idempotency maps) and in the store as JSON documents; the engine
+ * holds the commitments of every placed job that has not ended. */
+#ifndef CPN_SERVE_INT_H
+#define CPN_SERVE_INT_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+
+#include "cpnet/api.h"
+#include "cpnet/model.h"
+#include "cpnet/sched.h"
+#include "cpnet/serve.h"
+#include "cpnet/store.h"
+
+enum srv_state {
+    SJ_QUEUED,    /* accepted, waiting for capacity (re-tried on every re-plan) */
+    SJ_PLACED,    /* placed; running or completed is derived from the clock */
+    SJ_CANCELLED,
+    SJ_COUNT
+};
+const char *srv_state_name(const struct cpn_server *s, int st, int64_t start_s, int64_t end_s);
+
+struct srv_job {
+    char id[CPN_STORE_ID_MAX];
+    char tenant[CPN_STORE_ID_MAX];
+    char idem[CPN_STORE_IDEM_MAX];
+    char idem_key[CPN_STORE_ID_MAX + CPN_STORE_IDEM_MAX + 2]; /* "tenant\x1fkey" for the map */
+    char name[CPN_ID_MAX];                                    /* the client's own id, if any */
+    enum srv_state state;
+    struct cpn_job spec;    /* allowed clusters in allowed[], spec.allowed_off = 0 */
+    int32_t *allowed;
+    int64_t created_s, updated_s, cancelled_s;
+    bool placed;
+    struct cpn_placement pl; /* pl.runs points at runs when pl.nruns > 1 */
+    struct cpn_slot_run *runs;
+    char reason[256];        /* why it is queued */
+    char *explain;           /* JSON of the explanation of its latest decision */
+};
+
+/* One request on its way through the loop. */
+struct srv_cmd {
+    struct cpn_http_request *req;
+    json_t *body;             /* parsed on the HTTP thread; NULL when none or not JSON */
+    char parse_error[256];    /* when the body is not valid JSON */
+    struct cpn_http_response resp;
+    struct srv_cmd *next;
+};
+
+struct srv_queue {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct srv_cmd *head, *tail;
+    size_t n;
+    bool stop;
+};
+
+struct srv_bucket {
+    char token_id[CPN_TOKEN_ID_LEN + 1];
+    double tokens;
+    int64_t last_ns;
+};
+
+struct srv_principal {
+    enum cpn_role role;
+    char subject[CPN_STORE_ID_MAX];
+    char token_id[CPN_TOKEN_ID_LEN + 1];
+};
+
+/* Per-cluster telemetry and health. */
+struct srv_cluster_state {
+    int64_t last_report_s;   /* 0 = never reported (static network: assumed up) */
+    bool down;
+    double utilisation;
+    double power_kw;
+    double measured_pue;
+    bool have_telemetry;
+};
+
+/* Latency histogram buckets (seconds) for placement decisions. */
+#define SRV_HIST_N 12
+
+struct cpn_server {
+    struct cpn_serve_config cfg;
+    FILE *log;
+    struct cpn_store *store;
+    struct cpn_http *http;
+    struct cpn_network *net;
+    json_t *net_doc; /* the network as JSON: base file plus stored registrations */
+    struct cpn_signals *sig;
+    struct cpn_engine *eng;
+    struct cpn_policy pol;
+    struct srv_queue q;
+    pthread_t loop;
+    bool loop_started;
+    bool failed; /* a commit failed: the loop answers 503 and the server must restart */
+
+    struct srv_job **jobs;
+    size_t njobs, jobs_cap;
+    struct cpn_strmap job_ids;  /* id -> index */
+    struct cpn_strmap idem_ids; /* tenant\x1fkey -> index */
+
+    struct srv_cluster_state *cl;  /* per cluster */
+    int64_t *pool_available;        /* K2 per pool from telemetry, -1 unknown */
+
+    struct srv_bucket *buckets;
+    size_t nbuckets, buckets_cap;
+    struct cpn_strmap bucket_ids;
+
+    struct cpn_rng rng; /* for job ids (seeded from the kernel) */
+    uint64_t id_seq;
+
+    /* metrics */
+    uint64_t hist[SRV_HIST_N + 1];
+    double hist_sum;
+    uint64_t hist_count;
+    uint64_t requests_total;
+    uint64_t replans_total;
+    uint64_t commits_total;
+    uint64_t rejected_total;
+    int64_t started_s;
+};
+
+/* clock */
+static inline int64_t srv_now_s(const struct cpn_server *s)
+{
+    return s->cfg.clock.now_ns(s->cfg.clock.ctx) / 1000000000;
+}
+
+/* queue.c */
+int srv_queue_init(struct srv_queue *q);
+void srv_queue_destroy(struct srv_queue *q);
+void srv_queue_push(struct srv_queue *q, struct srv_cmd *c);
+/* Waits up to timeout_ms for commands; returns the list (may be NULL) of at most max. */
+struct srv_cmd *srv_queue_take(struct srv_queue *q, int timeout_ms, size_t max, bool *stop);
+void srv_queue_stop(struct srv_queue *q);
+
+/* loop.c */
+void *srv_loop_main(void *arg);
+void srv_http_handler(void *ctx, struct cpn_http_request *req);
+
+/* auth.c: 0 with *who, or fills c->resp with 401/429 and returns -1 */
+int srv_authenticate(struct cpn_server *s, struct srv_cmd *c, struct srv_principal *who);
+bool srv_may_see_job(const struct srv_principal *who, const struct srv_job *j);
+bool srv_is_operator(const struct srv_principal *who);
+bool srv_provider_owns(const struct srv_principal *who, const char *cluster_id);
+
+/* respond helpers (loop.c) */
+void srv_problem(struct srv_cmd *c, int status, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void srv_json(struct srv_cmd *c, int status, json_t *obj); /* steals obj */
+
+/* jobs.c */
+void srv_jobs_submit(struct cpn_server *s, struct srv_cmd *c, const struct srv_principal *who);
+void srv_jobs_get(struct cpn_server *s, struct srv_cmd *c, const struct srv_principal *who);
+void srv_jobs_list(struct cpn_server *s, struct srv_cmd *c, const struct srv_principal *who);
+void srv_jobs_cancel(struct cpn_server *s, struct srv_cmd *c, const struct srv_principal *who);
+void srv_jobs_explain(struct cpn_server *s, struct srv_cmd *c, const struct srv_principal *who);
+void srv_quote(struct cpn_server *s, struct srv_cmd *c, const struct srv_principal *who);
+/* Re-plans every placed job that has not started and every queued job (after a change of
+ * signals, capacity or health). Writes changed jobs to the store (inside the loop's transaction). */
+void srv_replan(struct cpn_server *s, const char *why);
+int srv_job_store(struct cpn_server *s, struct srv_job *j, struct cpn_error *err);
+int srv_jobs_load(struct cpn_server *s, struct cpn_error *err);
+json_t *srv_job_json(const struct cpn_server *s, const struct srv_job *j, bool with_explain);
+json_t *srv_placement_json(const struct cpn_server *s, const struct cpn_placement *p);
+json_t *srv_explain_json(const struct cpn_server *s, const struct cpn_explain *ex);
+void srv_job_free(struct srv_job *j);
+
+/* network.c */
+void srv_hubs(struct cpn_server *s, struct srv_cmd *c);
+void srv_sites(struct cpn_server *s, struct srv_cmd *c);
+void srv_clusters_list(struct cpn_server *s, struct srv_cmd *c);
+void srv_cluster_get(struct cpn_server *s, struct srv_cmd *c);
+void srv_cluster_pools(struct cpn_server *s, struct srv_cmd *c);
+void srv_cluster_put(struct cpn_server *s, struct srv_cmd *c, const struct srv_principal *who);
+void srv_telemetry(struct cpn_server *s, struct srv_cmd *c, const struct srv_principal *who);
+/* Marks silent clusters down and returning ones up; re-plans when health changed. */
+void srv_health_tick(struct cpn_server *s, int64_t now_s);
+int srv_clusters_load(struct cpn_server *s, struct cpn_error *err);
+
+/* signals.c */
+void srv_signals_list(struct cpn_server *s, struct srv_cmd *c);
+void srv_signal_get(struct cpn_server *s, struct srv_cmd *c);
+void srv_signal_put(struct cpn_server *s, struct srv_cmd *c, const struct srv_principal *who);
+void srv_cas_best(struct cpn_server *s, struct srv_cmd *c);
+void srv_cas_forecast(struct cpn_server *s, struct srv_cmd *c);
+int srv_signals_load(struct cpn_server *s, struct cpn_error *err);
+
+/* metrics.c */
+void srv_metrics(struct cpn_server *s, struct srv_cmd *c);
+void srv_observe_decision(struct cpn_server *s, double seconds);
+
+/* engine.c (the service's engine: horizon, rebuild, re-commit) */
+int srv_engine_rebuild(struct cpn_server *s, int64_t now_s, struct cpn_error *err);
+/* Rolls the horizon forward when the clock has moved a day past its start. */
+void srv_engine_tick(struct cpn_server *s, int64_t now_s);
+
+#endif
