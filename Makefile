@@ -14,17 +14,17 @@ PREFIX   ?= /usr/local
 SANITIZE ?=
 OPT      ?= -O2
 
+comma := ,
 ifeq ($(SANITIZE),)
 BUILD := build
 else
 BUILD := build/san-$(subst $(comma),-,$(SANITIZE))
 endif
-comma := ,
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
         -Wvla -Wundef -Wpointer-arith -Wcast-qual -Wwrite-strings
-PKG_CFLAGS := $(shell pkg-config --cflags jansson 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson) -lglpk -lm -lpthread
+PKG_CFLAGS := $(shell pkg-config --cflags jansson sqlite3 libmicrohttpd libcurl 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs jansson sqlite3 libmicrohttpd libcurl 2>/dev/null || echo -ljansson -lsqlite3 -lmicrohttpd -lcurl) -lglpk -lm -lpthread
 CFLAGS   ?= $(OPT) -g
 ALL_CFLAGS := -std=c17 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Iinclude -Isrc -MMD -MP
 ifneq ($(SANITIZE),)

@@ -46,7 +46,9 @@ struct cpn_store_job {
     int64_t updated_s;
     char *doc;                         /* JSON text: owned by the struct when returned by the store */
 };
-/* Inserts or replaces the job with this id (doc is borrowed). */
+/* Inserts or replaces the job with this id (doc is borrowed). -EEXIST when another job of the
+ * tenant has the same idem_key; CPN_EFIELD for an empty id, tenant or state, a field too long for
+ * its array, or a NULL doc. */
 int cpn_store_job_put(struct cpn_store *st, const struct cpn_store_job *job,
                       struct cpn_error *err);
 /* Reads a job by id; -ENOENT when absent. out->doc is allocated: cpn_store_job_clear() frees it. */
@@ -69,7 +71,8 @@ struct cpn_store_job_filter {
 typedef int (*cpn_store_job_fn)(void *ctx, const struct cpn_store_job *job);
 int cpn_store_jobs_each(struct cpn_store *st, const struct cpn_store_job_filter *f,
                         cpn_store_job_fn fn, void *ctx, struct cpn_error *err);
-/* Number of jobs by state into counts (caller's array), for metrics. */
+/* Number of jobs by state into counts (caller's array), for metrics: *out = the number of jobs in
+ * state (NULL = all states); call once per state of interest. */
 int cpn_store_job_count(struct cpn_store *st, const char *state, int64_t *out,
                         struct cpn_error *err);
 
@@ -80,6 +83,7 @@ int cpn_store_doc_put(struct cpn_store *st, const char *kind, const char *key, i
 /* -ENOENT when absent; *doc allocated (cpn_free). */
 int cpn_store_doc_get(struct cpn_store *st, const char *kind, const char *key, char **doc,
                       struct cpn_error *err);
+/* -ENOENT when absent. */
 int cpn_store_doc_delete(struct cpn_store *st, const char *kind, const char *key,
                          struct cpn_error *err);
 typedef int (*cpn_store_doc_fn)(void *ctx, const char *key, int64_t updated_s, const char *doc);
@@ -118,8 +122,10 @@ int cpn_store_token_create(struct cpn_store *st, enum cpn_role role, const char 
                            const char *note, int64_t now_s, char *token,
                            struct cpn_token_rec *out, struct cpn_error *err);
 /* Checks a presented token: 0 and *out when it is valid and not revoked; -EACCES otherwise
- * (unknown id, wrong secret, revoked, malformed) without saying which. */
+ * (unknown id, wrong secret, revoked, malformed) without saying which. A storage failure is
+ * returned as itself (-EIO, -EBUSY, -ENOMEM), not as -EACCES: the caller answers 5xx, not 401. */
 int cpn_store_token_check(struct cpn_store *st, const char *token, struct cpn_token_rec *out);
+/* -ENOENT for an unknown id; revoking a revoked token succeeds and keeps the first time. */
 int cpn_store_token_revoke(struct cpn_store *st, const char *id, int64_t now_s,
                            struct cpn_error *err);
 typedef int (*cpn_store_token_fn)(void *ctx, const struct cpn_token_rec *rec);
