@@ -18,14 +18,24 @@ static const struct subcommand commands[] = {
     { "sim", cpn_cmd_sim, "simulate a network and a demand trace under one or more policies" },
     { "gen", cpn_cmd_gen, "generate demand traces, signals and scaled networks" },
     { "place", cpn_cmd_explain_job, "place one job on a network and explain the decision" },
+    { "serve", cpn_cmd_serve, "run the platform service (REST API, store, placement loop)" },
+    { "token", cpn_cmd_token, "create, list and revoke API tokens" },
+    { "submit", cpn_cmd_submit, "submit jobs to a platform (CPNET_ADDR, CPNET_TOKEN)" },
+    { "jobs", cpn_cmd_jobs, "list a platform's jobs" },
+    { "job", cpn_cmd_job, "show one job" },
+    { "cancel", cpn_cmd_cancel, "cancel a job" },
+    { "explain", cpn_cmd_explain, "explain where and when a job was placed, and why" },
+    { "quote", cpn_cmd_quote, "price a job without submitting it" },
+    { "clusters", cpn_cmd_clusters, "list a platform's clusters" },
+    { "signals", cpn_cmd_signals, "list a platform's grid signals" },
 };
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: cpnet <command> [options]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
-    fprintf(f, "  %-8s %s\n", "version", "print the version");
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "  %-10s %s\n", "version", "print the version");
     fprintf(f, "\n'cpnet <command> --help' describes a command; docs/ has the manual.\n");
 }
 
