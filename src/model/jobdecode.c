@@ -21,8 +21,12 @@ static void unwrap_pointer(struct cpn_error *err)
         memmove(p + 2, p + 3, strlen(p + 3) + 1);
 }
 
-int cpn_job_decode(const struct json_t *obj, const char *name, const struct cpn_network *net,
-                   const char *default_id, struct cpn_jobset **out, struct cpn_error *err)
+int cpn_job_decode(const struct json_t *obj,
+                   const char *name,
+                   const struct cpn_network *net,
+                   const char *default_id,
+                   struct cpn_jobset **out,
+                   struct cpn_error *err)
 {
     json_t *copy, *arr;
     char *text;

@@ -146,9 +146,35 @@ static int load_one(void *ctx, const struct cpn_store_job *rec)
     return 0;
 }
 
+/* The (48-bit ms, 16-bit sequence) half of a job id (jobs.c: new_job_id), or 0 for an id of
+ * another form. */
+static uint64_t id_time_seq(const char *id)
+{
+    static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    uint64_t hi = 0, lo = 0;
+    if (strncmp(id, "job_", 4) || strlen(id) != 4 + 26)
+        return 0;
+    for (const char *p = id + 4; *p; p++) {
+        const char *d = strchr(b32, *p);
+        if (!d)
+            return 0;
+        hi = (hi << 5) | (lo >> 59);
+        lo = (lo << 5) | (uint64_t)(d - b32);
+    }
+    return hi;
+}
+
 int srv_jobs_load(struct cpn_server *s, struct cpn_error *err)
 {
     struct load_ctx L = { s, err };
     struct cpn_store_job_filter f = { 0 };
-    return cpn_store_jobs_each(s->store, &f, load_one, &L, err);
+    int rc = cpn_store_jobs_each(s->store, &f, load_one, &L, err);
+    /* New ids continue after the newest stored one even if the clock is now behind it, so the
+     * job array stays in id order (listing's keyset pagination searches it). */
+    if (rc == 0 && s->njobs) {
+        uint64_t last = id_time_seq(s->jobs[s->njobs - 1]->id);
+        if (last > s->id_seq)
+            s->id_seq = last;
+    }
+    return rc;
 }

@@ -360,6 +360,13 @@ void srv_telemetry(struct cpn_server *s, struct srv_cmd *c, const struct srv_pri
         srv_problem(c, 403, "id", "this token may not report telemetry for cluster '%s'", id);
         return;
     }
+    if (!json_is_object(c->body)) { /* an array or a scalar is no report */
+        srv_problem(c, 400, "body",
+                    "expected a telemetry object such as {\"utilisation\": 0.5, "
+                    "\"pools\": [{\"id\": ..., \"total\": ..., \"available\": "
+                    "...}]}");
+        return;
+    }
     json_object_foreach ((json_t *)c->body, key, v) {
         bool known = false;
         for (size_t i = 0; keys[i]; i++)

@@ -180,8 +180,10 @@ void cpn_server_stop(struct cpn_server *s)
     while ((left = srv_queue_take(&s->q, 0, 1u << 30, &stop)) != NULL) {
         while (left) {
             struct srv_cmd *next = left->next;
+            /* an answer into the void (HTTP has stopped) is what releases the request */
+            srv_problem(left, 503, NULL, "the server is stopping");
+            cpn_http_respond(left->req, &left->resp);
             json_decref(left->body);
-            cpn_free(left->resp.body);
             cpn_free(left);
             left = next;
         }
