@@ -56,22 +56,23 @@ $(BUILD)/obj/%.o: %.c
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(@D)
-	rm -f $@ && ar rcs $@ $^
+	@echo "  AR $@"; rm -f $@ && ar rcs $@ $^
 
 $(BIN): $(CLI_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(PKG_LIBS)
+	@echo "  LD $@"
+	@$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(PKG_LIBS)
 
 $(BUILD)/tests/%: tests/%.c $(HARNESS) $(LIB)
 	@mkdir -p $(@D) $(BUILD)/obj/tests/$(*D)
-	$(CC) $(ALL_CFLAGS) -Itests -MF $(BUILD)/obj/tests/$*.d -o $@ $< $(HARNESS) $(LIB) $(LDFLAGS) $(PKG_LIBS)
+	@echo "  CC $@"; $(CC) $(ALL_CFLAGS) -Itests -MF $(BUILD)/obj/tests/$*.d -o $@ $< $(HARNESS) $(LIB) $(LDFLAGS) $(PKG_LIBS)
 
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -MF $(BUILD)/bench/$*.d -o $@ $< $(LIB) $(LDFLAGS) $(PKG_LIBS)
+	@echo "  CC $@"; $(CC) $(ALL_CFLAGS) -MF $(BUILD)/bench/$*.d -o $@ $< $(LIB) $(LDFLAGS) $(PKG_LIBS)
 
 $(HARNESS): tests/harness.c tests/harness.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itests -c $< -o $@
+	@echo "  CC $<"; $(CC) $(ALL_CFLAGS) -Itests -c $< -o $@
 
 deps:
 	@sh scripts/install-deps.sh

@@ -25,6 +25,8 @@ struct cpn_serve_config {
     double rate_burst;         /* bucket size; 0 = 2 x rate */
     int telemetry_timeout_s;   /* a reporting cluster that is silent this long is down; 0 = 90 */
     int batch_max;             /* commands per group commit; 0 = 4096 */
+    double default_slack_h;    /* a job without a deadline may finish this long after its
+                                * earliest end; 0 = 48 h (the job's record shows the deadline) */
     FILE *log;                 /* operational messages (stderr when NULL) */
 };
 

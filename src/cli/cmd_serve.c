@@ -17,7 +17,7 @@ static void usage(FILE *f)
             "usage: cpnet serve --network FILE --data-dir DIR [--listen 127.0.0.1:8080]\n"
             "                   [--policy green] [--threads N] [--horizon-days 14]\n"
             "                   [--rate-limit REQ_PER_S] [--rate-burst N] [--telemetry-timeout S]\n"
-            "                   [--print-routes]\n"
+            "                   [--default-slack-hours 48] [--print-routes]\n"
             "Runs the platform service: REST API under /v1 (docs/openapi.yaml), /metrics, /healthz.\n"
             "On first start it writes an operator token to DIR/operator.token (mode 0600).\n");
 }
@@ -83,6 +83,9 @@ int cpn_cmd_serve(int argc, char **argv)
                 return CPN_EXIT_USAGE;
         } else if (!strcmp(a, "--rate-burst")) {
             if (num_arg(a, v, 1, 1e9, &cfg.rate_burst))
+                return CPN_EXIT_USAGE;
+        } else if (!strcmp(a, "--default-slack-hours")) {
+            if (num_arg(a, v, 0.01, 24 * 366, &cfg.default_slack_h))
                 return CPN_EXIT_USAGE;
         } else if (!strcmp(a, "--telemetry-timeout")) {
             if (num_arg(a, v, 1, 86400 * 7, &d))

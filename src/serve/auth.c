@@ -49,6 +49,24 @@ static int rate_check(struct cpn_server *s, struct srv_cmd *c, const char *token
     return 0;
 }
 
+/* Checks a token against the store, remembering a success for SRV_TOKEN_TTL_NS. */
+static int token_check(struct cpn_server *s, const char *token, struct cpn_token_rec *rec)
+{
+    struct srv_token_cache *e = &s->tokens[cpn_hash_str(token) % SRV_TOKEN_CACHE];
+    int64_t now = cpn_monotonic_ns();
+    int rc;
+    if (e->checked_ns && now - e->checked_ns < SRV_TOKEN_TTL_NS && !strcmp(e->token, token)) {
+        *rec = e->rec;
+        return 0;
+    }
+    rc = cpn_store_token_check(s->store, token, rec);
+    if (rc == 0 && cpn_strlcpy(e->token, token, sizeof e->token) == 0) {
+        e->rec = *rec;
+        e->checked_ns = now;
+    }
+    return rc;
+}
+
 int srv_authenticate(struct cpn_server *s, struct srv_cmd *c, struct srv_principal *who)
 {
     char token[CPN_TOKEN_MAX];
@@ -60,7 +78,7 @@ int srv_authenticate(struct cpn_server *s, struct srv_cmd *c, struct srv_princip
         return -1;
     }
     if (cpn_bearer_token(c->req->authorization, token, sizeof token) != 0 ||
-        cpn_store_token_check(s->store, token, &rec) != 0) {
+        token_check(s, token, &rec) != 0) {
         srv_problem(c, 401, "Authorization", "the bearer token is not valid (unknown, revoked "
                                              "or malformed)");
         snprintf(c->resp.headers, sizeof c->resp.headers,

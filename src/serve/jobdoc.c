@@ -8,104 +8,134 @@
 
 #include "serve_int.h"
 
-static json_t *time_json(int64_t t)
+/* Writes str with JSON string escaping. */
+static void buf_json_str(struct cpn_buf *b, const char *str)
 {
-    char b[CPN_TIME_STRLEN];
-    cpn_time_format(t, b);
-    return json_string(b);
+    cpn_buf_puts(b, "\"");
+    for (const char *p = str; *p; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (ch == '"' || ch == '\\')
+            cpn_buf_printf(b, "\\%c", ch);
+        else if (ch < 0x20)
+            cpn_buf_printf(b, "\\u%04x", ch);
+        else
+            cpn_buf_append(b, p, 1);
+    }
+    cpn_buf_puts(b, "\"");
 }
 
-static void set_time(json_t *o, const char *k, int64_t t)
+/* ,"key":"<time>" */
+static void buf_time(struct cpn_buf *b, const char *key, int64_t t)
 {
-    json_object_set_new(o, k, time_json(t));
+    char v[CPN_TIME_STRLEN];
+    cpn_time_format(t, v);
+    cpn_buf_printf(b, ",\"%s\":\"%s\"", key, v);
 }
 
-static json_t *spec_json(const struct cpn_server *s, const struct srv_job *j)
+/* ,"key":<number> with 12 significant digits (reports; the store keeps what the API shows) */
+static void buf_num(struct cpn_buf *b, const char *key, double v)
+{
+    cpn_buf_printf(b, ",\"%s\":%.12g", key, v);
+}
+
+static void buf_key_str(struct cpn_buf *b, const char *key, const char *v)
+{
+    cpn_buf_printf(b, ",\"%s\":", key);
+    buf_json_str(b, v);
+}
+
+/* The spec in the job input format; ids of the network are plain ([A-Za-z0-9._:-]). */
+static void spec_write(const struct cpn_server *s, const struct srv_job *j, struct cpn_buf *b)
 {
     const struct cpn_job *p = &j->spec;
     const struct cpn_network *net = s->net;
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_string(j->id));
-    json_object_set_new(o, "tenant", json_string(j->tenant));
-    json_object_set_new(o, "origin", json_string(net->sites[p->site].id));
-    json_object_set_new(o, "class", json_string(cpn_class_name((enum cpn_class)p->cls)));
+    cpn_buf_printf(b, "{\"id\":\"%s\"", j->id);
+    buf_key_str(b, "tenant", j->tenant);
+    cpn_buf_printf(b, ",\"origin\":\"%s\",\"class\":\"%s\"", net->sites[p->site].id,
+                   cpn_class_name((enum cpn_class)p->cls));
     if (p->device[0])
-        json_object_set_new(o, "device", json_string(p->device));
+        buf_key_str(b, "device", p->device);
     if (p->min_tflops > 0)
-        json_object_set_new(o, "min_tflops", json_real(p->min_tflops));
-    json_object_set_new(o, "units", json_integer(p->units));
+        buf_num(b, "min_tflops", p->min_tflops);
+    cpn_buf_printf(b, ",\"units\":%lld", (long long)p->units);
     if (p->duration_s > 0)
-        json_object_set_new(o, "duration", json_integer(p->duration_s));
+        cpn_buf_printf(b, ",\"duration\":%lld", (long long)p->duration_s);
     if (p->work_pflop_h > 0)
-        json_object_set_new(o, "work_pflop_h", json_real(p->work_pflop_h));
-    set_time(o, "submit", p->submit_s);
-    set_time(o, "earliest", p->earliest_s);
+        buf_num(b, "work_pflop_h", p->work_pflop_h);
+    buf_time(b, "submit", p->submit_s);
+    buf_time(b, "earliest", p->earliest_s);
     if (p->deadline_s != CPN_NO_DEADLINE)
-        set_time(o, "deadline", p->deadline_s);
-    json_object_set_new(o, "interruptible", json_boolean(p->interruptible));
+        buf_time(b, "deadline", p->deadline_s);
+    cpn_buf_printf(b, ",\"interruptible\":%s", p->interruptible ? "true" : "false");
     if (p->max_rtt_ms > 0)
-        json_object_set_new(o, "max_rtt_ms", json_real(p->max_rtt_ms));
+        buf_num(b, "max_rtt_ms", p->max_rtt_ms);
     if (p->data_gb > 0)
-        json_object_set_new(o, "data_gb", json_real(p->data_gb));
+        buf_num(b, "data_gb", p->data_gb);
     if (p->data_site >= 0)
-        json_object_set_new(o, "data_site", json_string(net->sites[p->data_site].id));
+        cpn_buf_printf(b, ",\"data_site\":\"%s\"", net->sites[p->data_site].id);
     if (p->allowed_hubs || p->n_allowed) {
-        json_t *a = json_array();
+        bool first = true;
+        cpn_buf_puts(b, ",\"allowed\":[");
         for (size_t h = 0; h < net->nhubs && h < 64; h++)
             if (p->allowed_hubs & (1ull << h)) {
-                char b[CPN_ID_MAX + 8];
-                snprintf(b, sizeof b, "hub:%s", net->hubs[h].id);
-                json_array_append_new(a, json_string(b));
+                cpn_buf_printf(b, "%s\"hub:%s\"", first ? "" : ",", net->hubs[h].id);
+                first = false;
             }
         for (uint32_t i = 0; i < p->n_allowed; i++) {
-            char b[CPN_ID_MAX + 8];
-            snprintf(b, sizeof b, "cluster:%s", net->clusters[j->allowed[i]].id);
-            json_array_append_new(a, json_string(b));
+            cpn_buf_printf(b, "%s\"cluster:%s\"", first ? "" : ",",
+                           net->clusters[j->allowed[i]].id);
+            first = false;
         }
-        json_object_set_new(o, "allowed", a);
+        cpn_buf_puts(b, "]");
     }
     if (p->price_ceiling_ucny > 0)
-        json_object_set_new(o, "price_ceiling_cny",
-                            json_real((double)p->price_ceiling_ucny / CPN_UCNY_PER_CNY));
+        buf_num(b, "price_ceiling_cny", (double)p->price_ceiling_ucny / CPN_UCNY_PER_CNY);
     if (p->priority)
-        json_object_set_new(o, "priority", json_integer(p->priority));
-    return o;
+        cpn_buf_printf(b, ",\"priority\":%d", p->priority);
+    cpn_buf_puts(b, "}");
+}
+
+void srv_placement_write(const struct cpn_server *s, const struct cpn_placement *p,
+                         struct cpn_buf *b)
+{
+    const struct cpn_network *net = s->net;
+    int64_t t0 = cpn_engine_t0(s->eng), slot = net->slot_s;
+    const struct cpn_cluster *c = &net->clusters[p->cluster];
+    char v[CPN_TIME_STRLEN];
+    cpn_buf_printf(b, "{\"cluster\":\"%s\",\"pool\":\"%s\",\"hub\":\"%s\"", c->id,
+                   net->pools[p->pool].id, net->hubs[c->hub].id);
+    buf_key_str(b, "device", net->pools[p->pool].device);
+    buf_time(b, "start", p->start_s);
+    buf_time(b, "end", p->end_s);
+    cpn_buf_puts(b, ",\"runs\":[");
+    if (p->nruns > 1) {
+        for (uint32_t r = 0; r < p->nruns; r++) {
+            cpn_time_format(t0 + (int64_t)p->runs[r].start * slot, v);
+            cpn_buf_printf(b, "%s{\"start\":\"%s\",\"slots\":%d}", r ? "," : "", v,
+                           p->runs[r].len);
+        }
+    } else {
+        cpn_time_format(p->start_s, v);
+        cpn_buf_printf(b, "{\"start\":\"%s\",\"slots\":%d}", v, p->nslots);
+    }
+    cpn_buf_printf(b, "],\"slot_s\":%lld", (long long)slot);
+    buf_num(b, "duration_s", p->duration_s);
+    buf_num(b, "energy_kwh", p->energy_kwh);
+    buf_num(b, "carbon_kg", p->carbon_kg);
+    buf_num(b, "cost_cny", (double)p->cost_ucny / CPN_UCNY_PER_CNY);
+    buf_num(b, "objective_cny", p->objective);
+    buf_num(b, "latency_ms", p->latency_ms);
+    buf_num(b, "transfer_s", p->transfer_s);
+    cpn_buf_puts(b, "}");
 }
 
 json_t *srv_placement_json(const struct cpn_server *s, const struct cpn_placement *p)
 {
-    const struct cpn_network *net = s->net;
-    int64_t t0 = cpn_engine_t0(s->eng), slot = net->slot_s;
-    json_t *o = json_object(), *runs = json_array();
-    const struct cpn_cluster *c = &net->clusters[p->cluster];
-    json_object_set_new(o, "cluster", json_string(c->id));
-    json_object_set_new(o, "pool", json_string(net->pools[p->pool].id));
-    json_object_set_new(o, "hub", json_string(net->hubs[c->hub].id));
-    json_object_set_new(o, "device", json_string(net->pools[p->pool].device));
-    set_time(o, "start", p->start_s);
-    set_time(o, "end", p->end_s);
-    if (p->nruns > 1) {
-        for (uint32_t r = 0; r < p->nruns; r++) {
-            json_t *x = json_object();
-            set_time(x, "start", t0 + (int64_t)p->runs[r].start * slot);
-            json_object_set_new(x, "slots", json_integer(p->runs[r].len));
-            json_array_append_new(runs, x);
-        }
-    } else {
-        json_t *x = json_object();
-        set_time(x, "start", p->start_s);
-        json_object_set_new(x, "slots", json_integer(p->nslots));
-        json_array_append_new(runs, x);
-    }
-    json_object_set_new(o, "runs", runs);
-    json_object_set_new(o, "slot_s", json_integer(slot));
-    json_object_set_new(o, "duration_s", json_real(p->duration_s));
-    json_object_set_new(o, "energy_kwh", json_real(p->energy_kwh));
-    json_object_set_new(o, "carbon_kg", json_real(p->carbon_kg));
-    json_object_set_new(o, "cost_cny", json_real((double)p->cost_ucny / CPN_UCNY_PER_CNY));
-    json_object_set_new(o, "objective_cny", json_real(p->objective));
-    json_object_set_new(o, "latency_ms", json_real(p->latency_ms));
-    json_object_set_new(o, "transfer_s", json_real(p->transfer_s));
+    struct cpn_buf b = { 0 };
+    json_t *o;
+    srv_placement_write(s, p, &b);
+    o = b.data ? json_loads(b.data, 0, NULL) : NULL;
+    cpn_buf_free(&b);
     return o;
 }
 
@@ -126,60 +156,90 @@ const char *srv_state_name(const struct cpn_server *s, int st, int64_t start_s, 
     }
 }
 
-json_t *srv_job_json(const struct cpn_server *s, const struct srv_job *j, bool with_explain)
+void srv_job_write(const struct cpn_server *s, const struct srv_job *j, struct cpn_buf *b)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_string(j->id));
+    cpn_buf_printf(b, "{\"id\":\"%s\"", j->id);
     if (j->name[0])
-        json_object_set_new(o, "name", json_string(j->name));
-    json_object_set_new(o, "tenant", json_string(j->tenant));
-    json_object_set_new(o, "state", json_string(srv_state_name(s, (int)j->state, j->pl.start_s,
-                                                               j->pl.end_s)));
-    set_time(o, "created", j->created_s);
-    set_time(o, "updated", j->updated_s);
+        buf_key_str(b, "name", j->name);
+    buf_key_str(b, "tenant", j->tenant);
+    cpn_buf_printf(b, ",\"state\":\"%s\"",
+                   srv_state_name(s, (int)j->state, j->pl.start_s, j->pl.end_s));
+    buf_time(b, "created", j->created_s);
+    buf_time(b, "updated", j->updated_s);
     if (j->idem[0])
-        json_object_set_new(o, "idempotency_key", json_string(j->idem));
-    json_object_set_new(o, "spec", spec_json(s, j));
-    if (j->placed)
-        json_object_set_new(o, "placement", srv_placement_json(s, &j->pl));
-    if (j->reason[0])
-        json_object_set_new(o, "reason", json_string(j->reason));
-    if (j->state == SJ_CANCELLED)
-        set_time(o, "cancelled", j->cancelled_s);
-    if (with_explain && j->explain) {
-        json_t *e = json_loads(j->explain, 0, NULL);
-        if (e)
-            json_object_set_new(o, "explain", e);
+        buf_key_str(b, "idempotency_key", j->idem);
+    cpn_buf_puts(b, ",\"spec\":");
+    spec_write(s, j, b);
+    if (j->placed) {
+        cpn_buf_puts(b, ",\"placement\":");
+        srv_placement_write(s, &j->pl, b);
     }
+    if (j->reason[0])
+        buf_key_str(b, "reason", j->reason);
+    if (j->state == SJ_CANCELLED)
+        buf_time(b, "cancelled", j->cancelled_s);
+    cpn_buf_puts(b, "}");
+}
+
+char *srv_job_text(const struct cpn_server *s, const struct srv_job *j)
+{
+    struct cpn_buf b = { 0 };
+    srv_job_write(s, j, &b);
+    if (cpn_buf_puts(&b, "")) {
+        cpn_buf_free(&b);
+        return NULL;
+    }
+    return b.data;
+}
+
+json_t *srv_job_json(const struct cpn_server *s, const struct srv_job *j)
+{
+    char *t = srv_job_text(s, j);
+    json_t *o = t ? json_loads(t, 0, NULL) : NULL;
+    cpn_free(t);
     return o;
+}
+
+/* The explanation as JSON text, written directly: it is made for every decision, so it skips
+ * building a jansson tree. Same shape as srv_explain_json. Returns a cpn_malloc'd string. */
+char *srv_explain_text(const struct cpn_server *s, const struct cpn_explain *ex)
+{
+    const struct cpn_network *net = s->net;
+    struct cpn_buf b = { 0 };
+    char t[CPN_TIME_STRLEN];
+    cpn_buf_printf(&b, "{\"why\":\"%s\",\"detail\":", cpn_why_name(ex->why));
+    buf_json_str(&b, ex->detail);
+    cpn_buf_printf(&b, ",\"policy\":\"%s\",\"options\":[", s->pol.name);
+    for (uint32_t i = 0; i < ex->n; i++) {
+        const struct cpn_option *op = &ex->opts[i];
+        cpn_buf_printf(&b, "%s{\"cluster\":\"%s\"", i ? "," : "", net->clusters[op->cluster].id);
+        if (op->pool >= 0)
+            cpn_buf_printf(&b, ",\"pool\":\"%s\"", net->pools[op->pool].id);
+        cpn_buf_printf(&b, ",\"feasible\":%s", op->why == CPN_WHY_OK ? "true" : "false");
+        if (op->why != CPN_WHY_OK)
+            cpn_buf_printf(&b, ",\"excluded_by\":\"%s\"", cpn_why_name(op->why));
+        cpn_buf_printf(&b, ",\"latency_ms\":%.6g", op->latency_ms);
+        if (op->why == CPN_WHY_OK || op->why == CPN_WHY_PRICE) {
+            cpn_time_format(op->start_s, t);
+            cpn_buf_printf(&b,
+                           ",\"start\":\"%s\",\"objective_cny\":%.9g,\"carbon_kg\":%.9g,"
+                           "\"cost_cny\":%.9g",
+                           t, op->objective, op->carbon_kg,
+                           (double)op->cost_ucny / CPN_UCNY_PER_CNY);
+        }
+        cpn_buf_puts(&b, "}");
+    }
+    if (cpn_buf_puts(&b, "]}")) {
+        cpn_buf_free(&b);
+        return NULL;
+    }
+    return b.data;
 }
 
 json_t *srv_explain_json(const struct cpn_server *s, const struct cpn_explain *ex)
 {
-    const struct cpn_network *net = s->net;
-    json_t *o = json_object(), *a = json_array();
-    json_object_set_new(o, "why", json_string(cpn_why_name(ex->why)));
-    json_object_set_new(o, "detail", json_string(ex->detail));
-    json_object_set_new(o, "policy", json_string(s->pol.name));
-    for (uint32_t i = 0; i < ex->n; i++) {
-        const struct cpn_option *op = &ex->opts[i];
-        json_t *x = json_object();
-        json_object_set_new(x, "cluster", json_string(net->clusters[op->cluster].id));
-        if (op->pool >= 0)
-            json_object_set_new(x, "pool", json_string(net->pools[op->pool].id));
-        json_object_set_new(x, "feasible", json_boolean(op->why == CPN_WHY_OK));
-        if (op->why != CPN_WHY_OK)
-            json_object_set_new(x, "excluded_by", json_string(cpn_why_name(op->why)));
-        json_object_set_new(x, "latency_ms", json_real(op->latency_ms));
-        if (op->why == CPN_WHY_OK || op->why == CPN_WHY_PRICE) {
-            set_time(x, "start", op->start_s);
-            json_object_set_new(x, "objective_cny", json_real(op->objective));
-            json_object_set_new(x, "carbon_kg", json_real(op->carbon_kg));
-            json_object_set_new(x, "cost_cny",
-                                json_real((double)op->cost_ucny / CPN_UCNY_PER_CNY));
-        }
-        json_array_append_new(a, x);
-    }
-    json_object_set_new(o, "options", a);
+    char *t = srv_explain_text(s, ex);
+    json_t *o = t ? json_loads(t, 0, NULL) : NULL;
+    cpn_free(t);
     return o;
 }

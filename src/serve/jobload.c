@@ -119,8 +119,11 @@ static int load_one(void *ctx, const struct cpn_store_job *rec)
                : !strcmp(state, "queued")  ? SJ_QUEUED
                                            : SJ_PLACED;
     ex = json_object_get(doc, "explain");
-    if (ex)
-        j->explain = json_dumps(ex, JSON_COMPACT);
+    if (ex) {
+        char *t = json_dumps(ex, JSON_COMPACT | JSON_REAL_PRECISION(12));
+        j->explain = t ? cpn_strdup(t) : NULL;
+        free(t);
+    }
     if (json_object_get(doc, "placement")) {
         rc = restore_placement(s, j, json_object_get(doc, "placement"));
         if (rc == -ENOMEM) {

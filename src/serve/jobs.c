@@ -17,7 +17,7 @@ void srv_job_free(struct srv_job *j)
         return;
     cpn_free(j->allowed);
     cpn_free(j->runs);
-    free(j->explain); /* from json_dumps */
+    cpn_free(j->explain);
     cpn_free(j);
 }
 
@@ -117,21 +117,48 @@ static int place(struct cpn_server *s, struct srv_job *j, struct cpn_explain *ex
 
 static void set_explain(struct srv_job *j, const struct cpn_server *s, const struct cpn_explain *ex)
 {
-    json_t *e = srv_explain_json(s, ex);
-    free(j->explain);
-    j->explain = json_dumps(e, JSON_COMPACT | JSON_REAL_PRECISION(15));
-    json_decref(e);
+    cpn_free(j->explain);
+    j->explain = srv_explain_text(s, ex);
 }
+
+static int job_store(struct cpn_server *s, struct srv_job *j, char **plain, struct cpn_error *err);
 
 int srv_job_store(struct cpn_server *s, struct srv_job *j, struct cpn_error *err)
 {
+    return job_store(s, j, NULL, err);
+}
+
+/* Stores j; with plain, also hands back the job's JSON without the explanation (the API's
+ * representation, cpn_malloc'd), so a submission serialises the job once. */
+static int job_store(struct cpn_server *s, struct srv_job *j, char **plain, struct cpn_error *err)
+{
     struct cpn_store_job r;
-    json_t *doc = srv_job_json(s, j, true);
-    char *text = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    char *text = srv_job_text(s, j);
     int rc;
-    json_decref(doc);
     if (!text)
         return cpn_errorf(err, -ENOMEM, "job %s: out of memory", j->id);
+    if (plain && !(*plain = cpn_strdup(text))) {
+        cpn_free(text);
+        return cpn_errorf(err, -ENOMEM, "job %s: out of memory", j->id);
+    }
+    if (j->explain) { /* splice the stored explanation text in: no re-parse */
+        size_t n = strlen(text), m = strlen(j->explain);
+        char *both = cpn_malloc(n + m + 16);
+        if (!both) {
+            cpn_free(text);
+            if (plain) {
+                cpn_free(*plain);
+                *plain = NULL;
+            }
+            return cpn_errorf(err, -ENOMEM, "job %s: out of memory", j->id);
+        }
+        memcpy(both, text, n - 1);
+        memcpy(both + n - 1, ",\"explain\":", 11);
+        memcpy(both + n + 10, j->explain, m);
+        memcpy(both + n + 10 + m, "}", 2);
+        cpn_free(text);
+        text = both;
+    }
     memset(&r, 0, sizeof r);
     cpn_strlcpy(r.id, j->id, sizeof r.id);
     cpn_strlcpy(r.tenant, j->tenant, sizeof r.tenant);
@@ -146,7 +173,7 @@ int srv_job_store(struct cpn_server *s, struct srv_job *j, struct cpn_error *err
     r.updated_s = j->updated_s;
     r.doc = text;
     rc = cpn_store_job_put(s->store, &r, err);
-    free(text);
+    cpn_free(text);
     return rc;
 }
 
@@ -210,6 +237,15 @@ static int decode_job(struct cpn_server *s, struct srv_cmd *c, const struct srv_
     /* a submission without an earliest start may start now */
     if (!json_object_get(c->body, "submit"))
         j->spec.submit_s = srv_now_s(s);
+    /* no deadline: the platform's default slack bounds how long green placement may wait */
+    if (j->spec.deadline_s == CPN_NO_DEADLINE) {
+        double slack = s->cfg.default_slack_h > 0 ? s->cfg.default_slack_h : 48;
+        int64_t start = j->spec.earliest_s > j->spec.submit_s ? j->spec.earliest_s
+                                                               : j->spec.submit_s;
+        double dur = j->spec.duration_s > 0 ? (double)j->spec.duration_s : 0;
+        if (dur > 0)
+            j->spec.deadline_s = start + (int64_t)dur + (int64_t)(slack * 3600);
+    }
     *out = j;
     return 0;
 }
@@ -230,6 +266,7 @@ void srv_jobs_submit(struct cpn_server *s, struct srv_cmd *c, const struct srv_p
     struct cpn_explain *ex;
     struct cpn_placement p;
     struct cpn_error err = { 0 };
+    char *text = NULL;
     int rc;
     if (!principal_may_submit(c, who) || decode_job(s, c, who, &j))
         return;
@@ -246,7 +283,7 @@ void srv_jobs_submit(struct cpn_server *s, struct srv_cmd *c, const struct srv_p
         snprintf(j->idem_key, sizeof j->idem_key, "%s\x1f%s", j->tenant, j->idem);
         i = cpn_strmap_get(&s->idem_ids, j->idem_key);
         if (i >= 0) {
-            srv_json(c, 201, srv_job_json(s, s->jobs[i], false));
+            srv_text(c, 201, srv_job_text(s, s->jobs[i]));
             snprintf(c->resp.headers, sizeof c->resp.headers,
                      "Location: /v1/jobs/%s\nIdempotent-Replayed: true\n", s->jobs[i]->id);
             srv_job_free(j);
@@ -281,11 +318,11 @@ void srv_jobs_submit(struct cpn_server *s, struct srv_cmd *c, const struct srv_p
     }
     cpn_free(ex);
     j->created_s = j->updated_s = srv_now_s(s);
-    if (add_job(s, j) || srv_job_store(s, j, &err)) {
+    if (add_job(s, j) || job_store(s, j, &text, &err)) {
         srv_problem(c, 500, NULL, "the job could not be stored: %s", err.msg);
         return; /* the batch's commit still decides; memory keeps the job */
     }
-    srv_json(c, 201, srv_job_json(s, j, false));
+    cpn_http_json(&c->resp, 201, text);
     snprintf(c->resp.headers, sizeof c->resp.headers, "Location: /v1/jobs/%s\n", j->id);
 }
 
@@ -305,7 +342,7 @@ void srv_jobs_get(struct cpn_server *s, struct srv_cmd *c, const struct srv_prin
 {
     struct srv_job *j = visible_job(s, c, who);
     if (j)
-        srv_json(c, 200, srv_job_json(s, j, false));
+        srv_text(c, 200, srv_job_text(s, j));
 }
 
 void srv_jobs_explain(struct cpn_server *s, struct srv_cmd *c, const struct srv_principal *who)
@@ -334,25 +371,23 @@ void srv_jobs_list(struct cpn_server *s, struct srv_cmd *c, const struct srv_pri
     char after[CPN_STORE_ID_MAX] = "", lim[16] = "";
     int64_t limit = 100;
     size_t i = 0, n = 0;
-    json_t *arr = json_array(), *o;
+    struct cpn_buf b = { 0 };
     const char *last = NULL;
+    bool more = false;
     if (cpn_query_get(c->req->query, "tenant", tenant, sizeof tenant) < 0 ||
         cpn_query_get(c->req->query, "state", state, sizeof state) < 0 ||
         cpn_query_get(c->req->query, "cluster", cluster, sizeof cluster) < 0 ||
         cpn_query_get(c->req->query, "after", after, sizeof after) < 0 ||
         cpn_query_get(c->req->query, "limit", lim, sizeof lim) < 0) {
-        json_decref(arr);
         srv_problem(c, 400, "query", "a query parameter is too long");
         return;
     }
     if (lim[0] && (cpn_parse_int64(lim, &limit) || limit < 1 || limit > 1000)) {
-        json_decref(arr);
         srv_problem(c, 400, "limit", "limit is '%s': expected an integer from 1 to 1000", lim);
         return;
     }
     if (state[0] && strcmp(state, "queued") && strcmp(state, "placed") &&
         strcmp(state, "running") && strcmp(state, "completed") && strcmp(state, "cancelled")) {
-        json_decref(arr);
         srv_problem(c, 400, "state",
                     "state is '%s': expected queued, placed, running, completed or cancelled",
                     state);
@@ -360,13 +395,11 @@ void srv_jobs_list(struct cpn_server *s, struct srv_cmd *c, const struct srv_pri
     }
     if (who->role == CPN_ROLE_TENANT) {
         if (tenant[0] && strcmp(tenant, who->subject)) {
-            json_decref(arr);
-            srv_problem(c, 403, "tenant", "a tenant token lists only its own jobs");
+                srv_problem(c, 403, "tenant", "a tenant token lists only its own jobs");
             return;
         }
         cpn_strlcpy(tenant, who->subject, sizeof tenant);
     } else if (who->role != CPN_ROLE_OPERATOR) {
-        json_decref(arr);
         srv_problem(c, 403, NULL, "a %s token may not list jobs", cpn_role_name(who->role));
         return;
     }
@@ -381,7 +414,8 @@ void srv_jobs_list(struct cpn_server *s, struct srv_cmd *c, const struct srv_pri
         }
         i = lo;
     }
-    for (; i < s->njobs && n < (size_t)limit; i++) {
+    cpn_buf_puts(&b, "{\"jobs\":[");
+    for (; i < s->njobs; i++) {
         const struct srv_job *j = s->jobs[i];
         if (tenant[0] && strcmp(j->tenant, tenant))
             continue;
@@ -390,14 +424,26 @@ void srv_jobs_list(struct cpn_server *s, struct srv_cmd *c, const struct srv_pri
         if (state[0] &&
             strcmp(state, srv_state_name(s, (int)j->state, j->pl.start_s, j->pl.end_s)))
             continue;
-        json_array_append_new(arr, srv_job_json(s, j, false));
+        if (n == (size_t)limit) {
+            more = true; /* one more match exists: the page has a successor */
+            break;
+        }
+        if (n)
+            cpn_buf_puts(&b, ",");
+        srv_job_write(s, j, &b);
         last = j->id;
         n++;
     }
-    o = json_object();
-    json_object_set_new(o, "jobs", arr);
-    json_object_set_new(o, "next", n == (size_t)limit && last ? json_string(last) : json_null());
-    srv_json(c, 200, o);
+    if (more && last)
+        cpn_buf_printf(&b, "],\"next\":\"%s\"}", last);
+    else
+        cpn_buf_puts(&b, "],\"next\":null}");
+    if (!b.data || b.data[b.len - 1] != '}') {
+        cpn_buf_free(&b);
+        srv_problem(c, 500, NULL, "the server is out of memory");
+        return;
+    }
+    srv_text(c, 200, b.data);
 }
 
 void srv_jobs_cancel(struct cpn_server *s, struct srv_cmd *c, const struct srv_principal *who)
@@ -423,7 +469,7 @@ void srv_jobs_cancel(struct cpn_server *s, struct srv_cmd *c, const struct srv_p
         srv_problem(c, 500, NULL, "%s", err.msg);
         return;
     }
-    srv_json(c, 200, srv_job_json(s, j, false));
+    srv_text(c, 200, srv_job_text(s, j));
 }
 
 void srv_quote(struct cpn_server *s, struct srv_cmd *c, const struct srv_principal *who)

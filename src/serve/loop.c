@@ -49,7 +49,7 @@ void srv_problem(struct srv_cmd *c, int status, const char *field, const char *f
 
 void srv_json(struct srv_cmd *c, int status, json_t *obj)
 {
-    char *text = obj ? json_dumps(obj, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+    char *text = obj ? json_dumps(obj, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
     json_decref(obj);
     cpn_free(c->resp.body);
     memset(&c->resp, 0, sizeof c->resp);
@@ -70,6 +70,17 @@ void srv_json(struct srv_cmd *c, int status, json_t *obj)
         free(text);
         cpn_http_json(&c->resp, status, b);
     }
+}
+
+void srv_text(struct srv_cmd *c, int status, char *text)
+{
+    cpn_free(c->resp.body);
+    memset(&c->resp, 0, sizeof c->resp);
+    if (!text) {
+        srv_problem(c, 500, NULL, "the server is out of memory");
+        return;
+    }
+    cpn_http_json(&c->resp, status, text);
 }
 
 static void need_body(struct cpn_server *s, struct srv_cmd *c, const struct srv_principal *who,

@@ -507,3 +507,29 @@ void srv_health_tick(struct cpn_server *s, int64_t now_s)
     if (changed)
         srv_replan(s, "a cluster went down");
 }
+
+static int telemetry_one(void *ctx, const char *key, int64_t updated_s, const char *text)
+{
+    struct cpn_server *s = ctx;
+    int32_t k = cpn_network_cluster(s->net, key);
+    json_t *v;
+    (void)updated_s;
+    if (k < 0)
+        return 0;
+    v = json_loads(text, 0, NULL);
+    if (!v)
+        return 0;
+    /* the silence timeout starts again at this start: the platform was away, not the cluster */
+    s->cl[k].have_telemetry = true;
+    s->cl[k].last_report_s = srv_now_s(s);
+    s->cl[k].utilisation = json_number_value(json_object_get(v, "utilisation"));
+    s->cl[k].power_kw = json_number_value(json_object_get(v, "power_kw"));
+    s->cl[k].measured_pue = json_number_value(json_object_get(v, "pue"));
+    json_decref(v);
+    return 0;
+}
+
+int srv_telemetry_load(struct cpn_server *s, struct cpn_error *err)
+{
+    return cpn_store_docs_each(s->store, "telemetry", telemetry_one, s, err);
+}

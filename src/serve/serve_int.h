@@ -38,7 +38,7 @@ struct srv_job {
     struct cpn_placement pl; /* pl.runs points at runs when pl.nruns > 1 */
     struct cpn_slot_run *runs;
     char reason[256];        /* why it is queued */
-    char *explain;           /* JSON of the explanation of its latest decision */
+    char *explain;           /* JSON text of the explanation of its latest decision (cpn_malloc) */
 };
 
 /* One request on its way through the loop. */
@@ -62,6 +62,16 @@ struct srv_bucket {
     char token_id[CPN_TOKEN_ID_LEN + 1];
     double tokens;
     int64_t last_ns;
+};
+
+/* A token checked recently: the store is asked again after SRV_TOKEN_TTL_NS, so a revocation
+ * takes effect within that time without a store read on every request. */
+#define SRV_TOKEN_CACHE  256
+#define SRV_TOKEN_TTL_NS 1000000000LL
+struct srv_token_cache {
+    char token[CPN_TOKEN_MAX];
+    struct cpn_token_rec rec;
+    int64_t checked_ns;
 };
 
 struct srv_principal {
@@ -106,6 +116,7 @@ struct cpn_server {
     struct srv_cluster_state *cl;  /* per cluster */
     int64_t *pool_available;        /* K2 per pool from telemetry, -1 unknown */
 
+    struct srv_token_cache tokens[SRV_TOKEN_CACHE];
     struct srv_bucket *buckets;
     size_t nbuckets, buckets_cap;
     struct cpn_strmap bucket_ids;
@@ -165,9 +176,17 @@ void srv_quote(struct cpn_server *s, struct srv_cmd *c, const struct srv_princip
 void srv_replan(struct cpn_server *s, const char *why);
 int srv_job_store(struct cpn_server *s, struct srv_job *j, struct cpn_error *err);
 int srv_jobs_load(struct cpn_server *s, struct cpn_error *err);
-json_t *srv_job_json(const struct cpn_server *s, const struct srv_job *j, bool with_explain);
+json_t *srv_job_json(const struct cpn_server *s, const struct srv_job *j);
+/* The job's JSON text (cpn_malloc'd; NULL when out of memory), and the writers behind it. */
+char *srv_job_text(const struct cpn_server *s, const struct srv_job *j);
+void srv_job_write(const struct cpn_server *s, const struct srv_job *j, struct cpn_buf *b);
+void srv_placement_write(const struct cpn_server *s, const struct cpn_placement *p,
+                         struct cpn_buf *b);
+/* Answers with JSON text (takes it; NULL answers 500). */
+void srv_text(struct srv_cmd *c, int status, char *text);
 json_t *srv_placement_json(const struct cpn_server *s, const struct cpn_placement *p);
 json_t *srv_explain_json(const struct cpn_server *s, const struct cpn_explain *ex);
+char *srv_explain_text(const struct cpn_server *s, const struct cpn_explain *ex);
 void srv_job_free(struct srv_job *j);
 
 /* network.c */
@@ -181,6 +200,8 @@ void srv_telemetry(struct cpn_server *s, struct srv_cmd *c, const struct srv_pri
 /* Marks silent clusters down and returning ones up; re-plans when health changed. */
 void srv_health_tick(struct cpn_server *s, int64_t now_s);
 int srv_clusters_load(struct cpn_server *s, struct cpn_error *err);
+/* Restores the last telemetry of each cluster; silence timeouts restart from now. */
+int srv_telemetry_load(struct cpn_server *s, struct cpn_error *err);
 
 /* signals.c */
 void srv_signals_list(struct cpn_server *s, struct srv_cmd *c);

@@ -93,7 +93,9 @@ static int load_network(struct cpn_server *s, struct cpn_error *err)
         return cpn_errorf(err, -ENOMEM, "out of memory");
     for (size_t p = 0; p < s->net->npools; p++)
         s->pool_available[p] = -1;
-    return srv_signals_load(s, err);
+    if ((rc = srv_signals_load(s, err)))
+        return rc;
+    return srv_telemetry_load(s, err);
 }
 
 int cpn_server_start(const struct cpn_serve_config *cfg, struct cpn_server **out,
