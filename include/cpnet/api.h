@@ -51,6 +51,8 @@ enum cpn_route {
     CPN_ROUTE_SIGNAL_PUT,        /* PUT  /v1/signals/{zone}/{kind} */
     CPN_ROUTE_CAS_BEST,          /* GET  /emissions/bylocations/best (Carbon Aware SDK) */
     CPN_ROUTE_CAS_FORECAST,      /* GET  /emissions/forecasts/current (Carbon Aware SDK) */
+    CPN_ROUTE_CLUSTER_ASSIGNMENTS, /* GET  /v1/clusters/{id}/assignments (agent long-poll) */
+    CPN_ROUTE_JOB_EVENTS,        /* POST /v1/jobs/{id}/events (agent state and usage reports) */
     CPN_ROUTE_COUNT
 };
 

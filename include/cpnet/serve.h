@@ -28,6 +28,8 @@ struct cpn_serve_config {
     double default_slack_h;    /* a job without a deadline may finish this long after its
                                 * earliest end; 0 = 48 h (the job's record shows the deadline) */
     FILE *log;                 /* operational messages (stderr when NULL) */
+    double clock_speed;        /* reported to agents: platform seconds per wall second (the
+                                * clock itself is cfg.clock; 0 = 1) */
 };
 
 struct cpn_server;

@@ -4,7 +4,7 @@
  * compares the raw (still percent-encoded) path segment by segment, so an encoded '/' inside an id
  * never splits it, then decodes the {param} segments; a path that fits no template is -ENOENT
  * (404), one that fits a template of another method is -EPERM (405, with the Allow list). HEAD is
- * served by the GET routes. The table has 20 entries, so a linear scan is the fastest structure. */
+ * served by the GET routes. The table has 22 entries, so a linear scan is the fastest structure. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,6 +35,9 @@ static const struct cpn_route_info routes[] = {
       "getEmissionsByLocationsBest", false },
     { CPN_ROUTE_CAS_FORECAST, CPN_HTTP_GET, "/emissions/forecasts/current", "getCurrentForecast",
       false },
+    { CPN_ROUTE_CLUSTER_ASSIGNMENTS, CPN_HTTP_GET, "/v1/clusters/{id}/assignments",
+      "getAssignments", true },
+    { CPN_ROUTE_JOB_EVENTS, CPN_HTTP_POST, "/v1/jobs/{id}/events", "postJobEvent", true },
 };
 
 #define NROUTES (sizeof routes / sizeof routes[0])
@@ -60,6 +63,7 @@ enum cpn__body cpn__route_body(enum cpn_route r)
     case CPN_ROUTE_QUOTE:
     case CPN_ROUTE_CLUSTER_PUT:
     case CPN_ROUTE_CLUSTER_TELEMETRY:
+    case CPN_ROUTE_JOB_EVENTS:
         return CPN__BODY_JSON;
     case CPN_ROUTE_SIGNAL_PUT:
         return CPN__BODY_JSON_CSV;

@@ -92,6 +92,8 @@ static void spec_write(const struct cpn_server *s, const struct srv_job *j, stru
         buf_num(b, "price_ceiling_cny", (double)p->price_ceiling_ucny / CPN_UCNY_PER_CNY);
     if (p->priority)
         cpn_buf_printf(b, ",\"priority\":%d", p->priority);
+    if (j->command)
+        buf_key_str(b, "command", j->command);
     cpn_buf_puts(b, "}");
 }
 
@@ -139,21 +141,26 @@ json_t *srv_placement_json(const struct cpn_server *s, const struct cpn_placemen
     return o;
 }
 
-const char *srv_state_name(const struct cpn_server *s, int st, int64_t start_s, int64_t end_s)
+const char *srv_job_state(const struct cpn_server *s, const struct srv_job *j)
 {
     int64_t now = srv_now_s(s);
-    switch (st) {
+    switch (j->state) {
     case SJ_QUEUED:
         return "queued";
     case SJ_CANCELLED:
         return "cancelled";
     default:
-        if (now >= end_s)
-            return "completed";
-        if (now >= start_s)
-            return "running";
-        return "placed";
+        break;
     }
+    if (j->exec.state != SX_NONE)
+        return srv_exec_name(j->exec.state);
+    if (j->placed && s->cl[j->pl.cluster].have_telemetry)
+        return "placed"; /* a cluster with an agent: running only when its agent says so */
+    if (now >= j->pl.end_s)
+        return "completed";
+    if (now >= j->pl.start_s)
+        return "running";
+    return "placed";
 }
 
 void srv_job_write(const struct cpn_server *s, const struct srv_job *j, struct cpn_buf *b)
@@ -163,7 +170,7 @@ void srv_job_write(const struct cpn_server *s, const struct srv_job *j, struct c
         buf_key_str(b, "name", j->name);
     buf_key_str(b, "tenant", j->tenant);
     cpn_buf_printf(b, ",\"state\":\"%s\"",
-                   srv_state_name(s, (int)j->state, j->pl.start_s, j->pl.end_s));
+                   srv_job_state(s, j));
     buf_time(b, "created", j->created_s);
     buf_time(b, "updated", j->updated_s);
     if (j->idem[0])
@@ -178,6 +185,7 @@ void srv_job_write(const struct cpn_server *s, const struct srv_job *j, struct c
         buf_key_str(b, "reason", j->reason);
     if (j->state == SJ_CANCELLED)
         buf_time(b, "cancelled", j->cancelled_s);
+    srv_exec_write(s, j, b);
     cpn_buf_puts(b, "}");
 }
 

@@ -68,6 +68,32 @@ static int restore_placement(struct cpn_server *s, struct srv_job *j, const json
     return 0;
 }
 
+static void restore_exec(const struct cpn_server *s, struct srv_exec *x, const json_t *o)
+{
+    const json_t *u = json_object_get(o, "usage");
+    const char *st = json_string_value(json_object_get(o, "state"));
+    memset(x, 0, sizeof *x);
+    x->cluster = -1;
+    if (!json_is_object(o) || !st || srv_exec_parse(st, &x->state))
+        return;
+    x->cluster = cpn_network_cluster(s->net, json_string_value(json_object_get(o, "cluster")));
+    if (json_is_string(json_object_get(o, "executor_id")))
+        cpn_strlcpy(x->executor_id, json_string_value(json_object_get(o, "executor_id")),
+                    sizeof x->executor_id);
+    if (json_is_string(json_object_get(o, "message")))
+        cpn_strlcpy(x->message, json_string_value(json_object_get(o, "message")),
+                    sizeof x->message);
+    x->dispatched_s = jtime(o, "dispatched");
+    x->started_s = jtime(o, "started");
+    x->ended_s = jtime(o, "ended");
+    x->exit_code = (int)json_integer_value(json_object_get(o, "exit_code"));
+    x->unit_hours = json_number_value(json_object_get(u, "unit_hours"));
+    x->energy_kwh = json_number_value(json_object_get(u, "energy_kwh"));
+    x->energy_measured = json_is_string(json_object_get(u, "energy_source")) &&
+                         !strcmp(json_string_value(json_object_get(u, "energy_source")),
+                                 "measured");
+}
+
 struct load_ctx {
     struct cpn_server *s;
     struct cpn_error *err;
@@ -79,6 +105,7 @@ static int load_one(void *ctx, const struct cpn_store_job *rec)
     struct cpn_server *s = L->s;
     json_error_t je;
     json_t *doc = json_loads(rec->doc, 0, &je), *spec, *ex;
+    char *command = NULL;
     struct cpn_jobset *js = NULL;
     struct srv_job *j;
     const char *state;
@@ -86,13 +113,18 @@ static int load_one(void *ctx, const struct cpn_store_job *rec)
     if (!doc)
         return cpn_errorf(L->err, CPN_EPARSE, "stored job %s: %s", rec->id, je.text);
     spec = json_object_get(doc, "spec");
+    if (json_is_string(json_object_get(spec, "command")))
+        command = cpn_strdup(json_string_value(json_object_get(spec, "command")));
+    json_object_del(spec, "command"); /* the agent's, not the job loader's */
     if ((rc = cpn_job_decode(spec, rec->id, s->net, rec->id, &js, L->err))) {
+        cpn_free(command);
         json_decref(doc);
         return rc;
     }
     j = cpn_calloc(1, sizeof *j);
     if (!j || (js->v[0].n_allowed && !(j->allowed = cpn_calloc(js->v[0].n_allowed, sizeof(int32_t))))) {
         cpn_free(j);
+        cpn_free(command);
         cpn_jobset_destroy(js);
         json_decref(doc);
         return cpn_errorf(L->err, -ENOMEM, "out of memory loading jobs");
@@ -102,6 +134,9 @@ static int load_one(void *ctx, const struct cpn_store_job *rec)
         memcpy(j->allowed, js->allowed + js->v[0].allowed_off, j->spec.n_allowed * sizeof(int32_t));
     j->spec.allowed_off = 0;
     cpn_jobset_destroy(js);
+    j->command = command;
+    restore_exec(s, &j->exec, json_object_get(doc, "execution"));
+    restore_exec(s, &j->stale, json_object_get(doc, "previous_execution"));
     cpn_strlcpy(j->id, rec->id, sizeof j->id);
     cpn_strlcpy(j->tenant, rec->tenant, sizeof j->tenant);
     cpn_strlcpy(j->idem, rec->idem_key, sizeof j->idem);

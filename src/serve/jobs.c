@@ -17,6 +17,7 @@ void srv_job_free(struct srv_job *j)
         return;
     cpn_free(j->allowed);
     cpn_free(j->runs);
+    cpn_free(j->command);
     cpn_free(j->explain);
     cpn_free(j);
 }
@@ -187,6 +188,7 @@ static int decode_job(struct cpn_server *s, struct srv_cmd *c, const struct srv_
     char id[CPN_STORE_ID_MAX];
     const json_t *tenant = json_is_object(c->body) ? json_object_get(c->body, "tenant") : NULL;
     const json_t *cid = json_is_object(c->body) ? json_object_get(c->body, "id") : NULL;
+    const json_t *cmd;
     int rc;
     if (!json_is_object(c->body)) {
         srv_problem(c, 400, "body", "the request body must be a JSON object describing one job");
@@ -198,8 +200,26 @@ static int decode_job(struct cpn_server *s, struct srv_cmd *c, const struct srv_
                     json_string_value(tenant), who->subject);
         return -1;
     }
+    cmd = json_object_get(c->body, "command");
+    if (cmd && (!json_is_string(cmd) || json_string_length(cmd) == 0 ||
+                json_string_length(cmd) >= 4096)) {
+        srv_problem(c, 400, "command", "/command: expected a shell command of 1 to 4095 "
+                                       "characters");
+        return -1;
+    }
     new_job_id(s, id, sizeof id);
-    rc = cpn_job_decode(c->body, "request body", s->net, id, &js, &err);
+    if (cmd) { /* the job loader knows the placement fields; the command is the agent's */
+        json_t *copy = json_copy(c->body);
+        if (!copy) {
+            srv_problem(c, 500, NULL, "the server is out of memory");
+            return -1;
+        }
+        json_object_del(copy, "command");
+        rc = cpn_job_decode(copy, "request body", s->net, id, &js, &err);
+        json_decref(copy);
+    } else {
+        rc = cpn_job_decode(c->body, "request body", s->net, id, &js, &err);
+    }
     if (rc) {
         const char *f = strstr(err.msg, ": /");
         char field[64] = "body";
@@ -225,6 +245,12 @@ static int decode_job(struct cpn_server *s, struct srv_cmd *c, const struct srv_
                j->spec.n_allowed * sizeof *j->allowed);
     j->spec.allowed_off = 0;
     cpn_jobset_destroy(js);
+    j->exec.cluster = j->stale.cluster = -1;
+    if (cmd && !(j->command = cpn_strdup(json_string_value(cmd)))) {
+        srv_job_free(j);
+        srv_problem(c, 500, NULL, "the server is out of memory");
+        return -1;
+    }
     cpn_strlcpy(j->id, id, sizeof j->id);
     cpn_strlcpy(j->spec.id, id, sizeof j->spec.id);
     if (json_is_string(cid))
@@ -322,6 +348,8 @@ void srv_jobs_submit(struct cpn_server *s, struct srv_cmd *c, const struct srv_p
         srv_problem(c, 500, NULL, "the job could not be stored: %s", err.msg);
         return; /* the batch's commit still decides; memory keeps the job */
     }
+    if (j->placed)
+        srv_cluster_bump(s, j->pl.cluster);
     cpn_http_json(&c->resp, 201, text);
     snprintf(c->resp.headers, sizeof c->resp.headers, "Location: /v1/jobs/%s\n", j->id);
 }
@@ -353,8 +381,7 @@ void srv_jobs_explain(struct cpn_server *s, struct srv_cmd *c, const struct srv_
         return;
     o = json_object();
     json_object_set_new(o, "id", json_string(j->id));
-    json_object_set_new(o, "state", json_string(srv_state_name(s, (int)j->state, j->pl.start_s,
-                                                               j->pl.end_s)));
+    json_object_set_new(o, "state", json_string(srv_job_state(s, j)));
     if (j->placed)
         json_object_set_new(o, "placement", srv_placement_json(s, &j->pl));
     if (j->explain) {
@@ -422,7 +449,7 @@ void srv_jobs_list(struct cpn_server *s, struct srv_cmd *c, const struct srv_pri
         if (cluster[0] && (!j->placed || strcmp(s->net->clusters[j->pl.cluster].id, cluster)))
             continue;
         if (state[0] &&
-            strcmp(state, srv_state_name(s, (int)j->state, j->pl.start_s, j->pl.end_s)))
+            strcmp(state, srv_job_state(s, j)))
             continue;
         if (n == (size_t)limit) {
             more = true; /* one more match exists: the page has a successor */
@@ -454,8 +481,9 @@ void srv_jobs_cancel(struct cpn_server *s, struct srv_cmd *c, const struct srv_p
     const char *st;
     if (!j)
         return;
-    st = srv_state_name(s, (int)j->state, j->pl.start_s, j->pl.end_s);
-    if (!strcmp(st, "cancelled") || !strcmp(st, "completed")) {
+    st = srv_job_state(s, j);
+    if (!strcmp(st, "cancelled") || !strcmp(st, "completed") || !strcmp(st, "failed") ||
+        !strcmp(st, "lost")) {
         srv_problem(c, 409, "state", "job %s is %s and cannot be cancelled", j->id, st);
         return;
     }
@@ -465,6 +493,10 @@ void srv_jobs_cancel(struct cpn_server *s, struct srv_cmd *c, const struct srv_p
     }
     j->state = SJ_CANCELLED;
     j->cancelled_s = j->updated_s = now;
+    if (j->exec.state != SX_NONE)
+        srv_cluster_bump(s, j->exec.cluster);
+    else if (j->placed)
+        srv_cluster_bump(s, j->pl.cluster);
     if (srv_job_store(s, j, &err)) {
         srv_problem(c, 500, NULL, "%s", err.msg);
         return;
@@ -504,6 +536,29 @@ void srv_quote(struct cpn_server *s, struct srv_cmd *c, const struct srv_princip
     srv_job_free(j);
 }
 
+/* Whether a re-plan may move j: queued jobs; placed jobs that have not started (and were not
+ * dispatched); on a cluster that is down, dispatched jobs and running interruptible ones too
+ * (a running job that cannot be interrupted waits for its cluster). */
+static bool movable(const struct cpn_server *s, const struct srv_job *j, int64_t now)
+{
+    bool down;
+    if (j->state == SJ_QUEUED)
+        return true;
+    if (j->state != SJ_PLACED || !j->placed)
+        return false;
+    down = s->cl[j->pl.cluster].down;
+    switch (j->exec.state) {
+    case SX_NONE:
+        return j->pl.start_s > now || down;
+    case SX_DISPATCHED:
+        return down;
+    case SX_RUNNING:
+        return down && j->spec.interruptible;
+    default:
+        return false;
+    }
+}
+
 /* Order of re-planning: priority first, then creation (ids sort by creation). */
 static int replan_cmp(const void *a, const void *b)
 {
@@ -527,11 +582,19 @@ void srv_replan(struct cpn_server *s, const char *why)
     }
     for (size_t i = 0; i < s->njobs; i++) {
         struct srv_job *j = s->jobs[i];
-        if (j->state == SJ_QUEUED || (j->state == SJ_PLACED && j->pl.start_s > now)) {
-            if (j->state == SJ_PLACED)
-                cpn_engine_release(s->eng, &j->spec, &j->pl, 0);
-            todo[n++] = j;
+        if (!movable(s, j, now))
+            continue;
+        if (j->state == SJ_PLACED) {
+            int32_t from = (int32_t)cpn_floordiv(now - cpn_engine_t0(s->eng), s->net->slot_s);
+            cpn_engine_release(s->eng, &j->spec, &j->pl, j->pl.start_s > now ? 0 : from);
+            srv_cluster_bump(s, j->pl.cluster);
         }
+        if (j->exec.state != SX_NONE) { /* left behind on a down cluster: its agent cancels it */
+            j->stale = j->exec;
+            memset(&j->exec, 0, sizeof j->exec);
+            j->exec.cluster = -1;
+        }
+        todo[n++] = j;
     }
     qsort(todo, n, sizeof *todo, replan_cmp);
     for (size_t i = 0; i < n; i++) {
@@ -552,6 +615,8 @@ void srv_replan(struct cpn_server *s, const char *why)
         if (!was || j->state != SJ_PLACED || old.pool != j->pl.pool ||
             old.start_s != j->pl.start_s || old.nruns != j->pl.nruns) {
             moved++;
+            if (j->placed)
+                srv_cluster_bump(s, j->pl.cluster);
             j->updated_s = now;
             if (srv_job_store(s, j, &err))
                 fprintf(s->log, "cpnet serve: re-plan: %s\n", err.msg);

@@ -175,16 +175,28 @@ static void dispatch(struct cpn_server *s, struct srv_cmd *c)
     case CPN_ROUTE_SIGNAL_PUT:
         srv_signal_put(s, c, &who);
         break;
+    case CPN_ROUTE_CLUSTER_ASSIGNMENTS:
+        srv_assignments(s, c, &who);
+        break;
+    case CPN_ROUTE_JOB_EVENTS:
+        need_body(s, c, &who, srv_job_event);
+        break;
     default:
         srv_problem(c, 404, NULL, "no such resource");
         break;
     }
 }
 
-static void answer_all(struct srv_cmd *batch)
+static void answer_all(struct cpn_server *s, struct srv_cmd *batch)
 {
     while (batch) {
         struct srv_cmd *next = batch->next;
+        if (batch->parked) { /* a long-poll: it waits in the loop, answered later */
+            batch->next = s->waiters;
+            s->waiters = batch;
+            batch = next;
+            continue;
+        }
         if (batch->resp.status == 0)
             srv_problem(batch, 500, NULL, "the request was not answered");
         cpn_http_respond(batch->req, &batch->resp);
@@ -235,9 +247,12 @@ void *srv_loop_main(void *arg)
                 s->commits_total++;
             }
         }
-        if (stop && !batch)
+        if (stop && !batch) {
+            srv_waiters_answer(s, true);
             break;
-        answer_all(batch);
+        }
+        answer_all(s, batch);
+        srv_waiters_answer(s, false);
     }
     return NULL;
 }

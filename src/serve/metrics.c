@@ -34,22 +34,24 @@ void srv_metrics(struct cpn_server *s, struct srv_cmd *c)
     const struct cpn_network *net = s->net;
     int64_t now = srv_now_s(s);
     int32_t slot = (int32_t)cpn_floordiv(now - cpn_engine_t0(s->eng), net->slot_s);
-    uint64_t states[5] = { 0 };
-    static const char *const names[5] = { "queued", "placed", "running", "completed",
-                                          "cancelled" };
+#define NSTATES 8
+    uint64_t states[NSTATES] = { 0 };
+    static const char *const names[NSTATES] = { "queued",    "placed", "dispatched",
+                                                "running",   "completed", "failed",
+                                                "cancelled", "lost" };
     double *carbon = cpn_calloc(net->nclusters + 1, sizeof *carbon);
     uint64_t cum = 0;
     for (size_t i = 0; i < s->njobs; i++) {
         const struct srv_job *j = s->jobs[i];
-        const char *st = srv_state_name(s, (int)j->state, j->pl.start_s, j->pl.end_s);
-        for (int k = 0; k < 5; k++)
+        const char *st = srv_job_state(s, j);
+        for (int k = 0; k < NSTATES; k++)
             if (!strcmp(st, names[k]))
                 states[k]++;
         if (carbon && j->placed && j->state == SJ_PLACED)
             carbon[j->pl.cluster] += j->pl.carbon_kg;
     }
     head(&b, "cpnet_jobs", "gauge", "Jobs known to the platform, by state.");
-    for (int k = 0; k < 5; k++)
+    for (int k = 0; k < NSTATES; k++)
         cpn_buf_printf(&b, "cpnet_jobs{state=\"%s\"} %llu\n", names[k],
                        (unsigned long long)states[k]);
     head(&b, "cpnet_placement_duration_seconds", "histogram",

@@ -222,6 +222,7 @@ static int apply_network(struct cpn_server *s, json_t *doc, const char *why, str
     }
     cpn_signals_destroy(old_sig);
     cpn_network_destroy(old_net);
+    srv_cluster_bump(s, -1);
     srv_replan(s, why);
     return rc;
 }

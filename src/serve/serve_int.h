@@ -22,7 +22,35 @@ enum srv_state {
     SJ_CANCELLED,
     SJ_COUNT
 };
-const char *srv_state_name(const struct cpn_server *s, int st, int64_t start_s, int64_t end_s);
+
+/* What an agent reported about a job's execution (docs/agent-protocol.md). */
+enum srv_exec_state {
+    SX_NONE,
+    SX_DISPATCHED,
+    SX_RUNNING,
+    SX_COMPLETED,
+    SX_FAILED,
+    SX_CANCELLED,
+    SX_LOST,
+    SX_COUNT
+};
+const char *srv_exec_name(enum srv_exec_state x);
+int srv_exec_parse(const char *s, enum srv_exec_state *out);
+static inline bool srv_exec_final(enum srv_exec_state x)
+{
+    return x >= SX_COMPLETED;
+}
+
+struct srv_exec {
+    enum srv_exec_state state;
+    int32_t cluster; /* where it was dispatched */
+    char executor_id[64];
+    int64_t dispatched_s, started_s, ended_s;
+    int exit_code;
+    char message[160];
+    double unit_hours, energy_kwh;
+    bool energy_measured;
+};
 
 struct srv_job {
     char id[CPN_STORE_ID_MAX];
@@ -38,12 +66,24 @@ struct srv_job {
     struct cpn_placement pl; /* pl.runs points at runs when pl.nruns > 1 */
     struct cpn_slot_run *runs;
     char reason[256];        /* why it is queued */
+    char *command;           /* what the agent runs (NULL: the executor's placeholder) */
+    struct srv_exec exec;    /* the execution on its current cluster */
+    struct srv_exec stale;   /* an execution left behind on a cluster the job moved away from */
     char *explain;           /* JSON text of the explanation of its latest decision (cpn_malloc) */
 };
+
+/* The state a client sees: queued, placed, dispatched, running, completed, failed, cancelled or
+ * lost (from the agent's reports when the job has an execution, else from the clock). */
+const char *srv_job_state(const struct cpn_server *s, const struct srv_job *j);
 
 /* One request on its way through the loop. */
 struct srv_cmd {
     struct cpn_http_request *req;
+    bool parked;              /* a long-poll waiting for its cluster's assignments to change */
+    int32_t wait_cluster;
+    uint64_t wait_version;
+    int64_t wait_deadline_ns;
+    int64_t wait_horizon_s;
     json_t *body;             /* parsed on the HTTP thread; NULL when none or not JSON */
     char parse_error[256];    /* when the body is not valid JSON */
     struct cpn_http_response resp;
@@ -88,6 +128,7 @@ struct srv_cluster_state {
     double power_kw;
     double measured_pue;
     bool have_telemetry;
+    uint64_t version; /* assignment version: changes whenever its run/cancel set may change */
 };
 
 /* Latency histogram buckets (seconds) for placement decisions. */
@@ -117,6 +158,7 @@ struct cpn_server {
     int64_t *pool_available;        /* K2 per pool from telemetry, -1 unknown */
 
     struct srv_token_cache tokens[SRV_TOKEN_CACHE];
+    struct srv_cmd *waiters; /* parked long-polls (linked by next) */
     struct srv_bucket *buckets;
     size_t nbuckets, buckets_cap;
     struct cpn_strmap bucket_ids;
@@ -188,6 +230,16 @@ json_t *srv_placement_json(const struct cpn_server *s, const struct cpn_placemen
 json_t *srv_explain_json(const struct cpn_server *s, const struct cpn_explain *ex);
 char *srv_explain_text(const struct cpn_server *s, const struct cpn_explain *ex);
 void srv_job_free(struct srv_job *j);
+
+/* assign.c: the agent side of the platform */
+void srv_assignments(struct cpn_server *s, struct srv_cmd *c, const struct srv_principal *who);
+void srv_job_event(struct cpn_server *s, struct srv_cmd *c, const struct srv_principal *who);
+/* Answers parked long-polls whose cluster changed or whose wait ran out (after the commit). */
+void srv_waiters_answer(struct cpn_server *s, bool all);
+/* Marks the assignments of cluster k changed (-1: every cluster). */
+void srv_cluster_bump(struct cpn_server *s, int32_t k);
+/* Writes the execution of j as JSON (after a comma) when there is one. */
+void srv_exec_write(const struct cpn_server *s, const struct srv_job *j, struct cpn_buf *b);
 
 /* network.c */
 void srv_hubs(struct cpn_server *s, struct srv_cmd *c);
