@@ -31,28 +31,28 @@ const char *cpn_http_method_name(enum cpn_http_method m);
 /* Routes of the API. The table in src/api/routes.c maps each to a method and a path template. */
 enum cpn_route {
     CPN_ROUTE_NONE,
-    CPN_ROUTE_HEALTHZ,           /* GET  /healthz */
-    CPN_ROUTE_METRICS,           /* GET  /metrics */
-    CPN_ROUTE_JOBS_SUBMIT,       /* POST /v1/jobs */
-    CPN_ROUTE_JOBS_LIST,         /* GET  /v1/jobs */
-    CPN_ROUTE_JOB_GET,           /* GET  /v1/jobs/{id} */
-    CPN_ROUTE_JOB_CANCEL,        /* POST /v1/jobs/{id}/cancel */
-    CPN_ROUTE_JOB_EXPLAIN,       /* GET  /v1/jobs/{id}/explain */
-    CPN_ROUTE_QUOTE,             /* POST /v1/quote */
-    CPN_ROUTE_HUBS,              /* GET  /v1/hubs */
-    CPN_ROUTE_SITES,             /* GET  /v1/sites */
-    CPN_ROUTE_CLUSTERS_LIST,     /* GET  /v1/clusters */
-    CPN_ROUTE_CLUSTER_GET,       /* GET  /v1/clusters/{id} */
-    CPN_ROUTE_CLUSTER_PUT,       /* PUT  /v1/clusters/{id}  (register or update) */
-    CPN_ROUTE_CLUSTER_POOLS,     /* GET  /v1/clusters/{id}/pools */
-    CPN_ROUTE_CLUSTER_TELEMETRY, /* POST /v1/clusters/{id}/telemetry */
-    CPN_ROUTE_SIGNALS_LIST,      /* GET  /v1/signals */
-    CPN_ROUTE_SIGNAL_GET,        /* GET  /v1/signals/{zone}/{kind} */
-    CPN_ROUTE_SIGNAL_PUT,        /* PUT  /v1/signals/{zone}/{kind} */
-    CPN_ROUTE_CAS_BEST,          /* GET  /emissions/bylocations/best (Carbon Aware SDK) */
-    CPN_ROUTE_CAS_FORECAST,      /* GET  /emissions/forecasts/current (Carbon Aware SDK) */
+    CPN_ROUTE_HEALTHZ,             /* GET  /healthz */
+    CPN_ROUTE_METRICS,             /* GET  /metrics */
+    CPN_ROUTE_JOBS_SUBMIT,         /* POST /v1/jobs */
+    CPN_ROUTE_JOBS_LIST,           /* GET  /v1/jobs */
+    CPN_ROUTE_JOB_GET,             /* GET  /v1/jobs/{id} */
+    CPN_ROUTE_JOB_CANCEL,          /* POST /v1/jobs/{id}/cancel */
+    CPN_ROUTE_JOB_EXPLAIN,         /* GET  /v1/jobs/{id}/explain */
+    CPN_ROUTE_QUOTE,               /* POST /v1/quote */
+    CPN_ROUTE_HUBS,                /* GET  /v1/hubs */
+    CPN_ROUTE_SITES,               /* GET  /v1/sites */
+    CPN_ROUTE_CLUSTERS_LIST,       /* GET  /v1/clusters */
+    CPN_ROUTE_CLUSTER_GET,         /* GET  /v1/clusters/{id} */
+    CPN_ROUTE_CLUSTER_PUT,         /* PUT  /v1/clusters/{id}  (register or update) */
+    CPN_ROUTE_CLUSTER_POOLS,       /* GET  /v1/clusters/{id}/pools */
+    CPN_ROUTE_CLUSTER_TELEMETRY,   /* POST /v1/clusters/{id}/telemetry */
+    CPN_ROUTE_SIGNALS_LIST,        /* GET  /v1/signals */
+    CPN_ROUTE_SIGNAL_GET,          /* GET  /v1/signals/{zone}/{kind} */
+    CPN_ROUTE_SIGNAL_PUT,          /* PUT  /v1/signals/{zone}/{kind} */
+    CPN_ROUTE_CAS_BEST,            /* GET  /emissions/bylocations/best (Carbon Aware SDK) */
+    CPN_ROUTE_CAS_FORECAST,        /* GET  /emissions/forecasts/current (Carbon Aware SDK) */
     CPN_ROUTE_CLUSTER_ASSIGNMENTS, /* GET  /v1/clusters/{id}/assignments (agent long-poll) */
-    CPN_ROUTE_JOB_EVENTS,        /* POST /v1/jobs/{id}/events (agent state and usage reports) */
+    CPN_ROUTE_JOB_EVENTS,          /* POST /v1/jobs/{id}/events (agent state and usage reports) */
     CPN_ROUTE_COUNT
 };
 

@@ -13,20 +13,20 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: cpnet serve --network FILE --data-dir DIR [--listen 127.0.0.1:8080]\n"
-            "                   [--policy green] [--threads N] [--horizon-days 14]\n"
-            "                   [--rate-limit REQ_PER_S] [--rate-burst N] [--telemetry-timeout S]\n"
-            "                   [--default-slack-hours 48] [--clock-speed X] [--print-routes]\n"
-            "Runs the platform service: REST API under /v1 (docs/openapi.yaml), /metrics, /healthz.\n"
-            "On first start it writes an operator token to DIR/operator.token (mode 0600).\n");
+    fprintf(
+        f,
+        "usage: cpnet serve --network FILE --data-dir DIR [--listen 127.0.0.1:8080]\n"
+        "                   [--policy green] [--threads N] [--horizon-days 14]\n"
+        "                   [--rate-limit REQ_PER_S] [--rate-burst N] [--telemetry-timeout S]\n"
+        "                   [--default-slack-hours 48] [--clock-speed X] [--print-routes]\n"
+        "Runs the platform service: REST API under /v1 (docs/openapi.yaml), /metrics, /healthz.\n"
+        "On first start it writes an operator token to DIR/operator.token (mode 0600).\n");
 }
 
 static int num_arg(const char *flag, const char *v, double lo, double hi, double *out)
 {
     if (cpn_parse_double(v, out) || *out < lo || *out > hi) {
-        fprintf(stderr, "cpnet serve: %s '%s': expected a number from %g to %g\n", flag, v, lo,
-                hi);
+        fprintf(stderr, "cpnet serve: %s '%s': expected a number from %g to %g\n", flag, v, lo, hi);
         return -1;
     }
     return 0;
@@ -66,8 +66,7 @@ int cpn_cmd_serve(int argc, char **argv)
             size_t n;
             const struct cpn_route_info *r = cpn_routes(&n);
             for (size_t k = 0; k < n; k++)
-                printf("%s %s %s\n", cpn_http_method_name(r[k].method), r[k].path,
-                       r[k].operation);
+                printf("%s %s %s\n", cpn_http_method_name(r[k].method), r[k].path, r[k].operation);
             return CPN_EXIT_OK;
         }
         if (!v) {

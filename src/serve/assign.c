@@ -12,8 +12,8 @@
 
 #include "serve_int.h"
 
-static const char *const exec_names[SX_COUNT] = { "none",      "dispatched", "running", "completed",
-                                                  "failed",    "cancelled",  "lost" };
+static const char *const exec_names[SX_COUNT] = { "none",   "dispatched", "running", "completed",
+                                                  "failed", "cancelled",  "lost" };
 
 const char *srv_exec_name(enum srv_exec_state x)
 {
@@ -43,12 +43,11 @@ void srv_cluster_bump(struct cpn_server *s, int32_t k)
 static void exec_write_one(const struct cpn_server *s, const struct srv_exec *x, struct cpn_buf *b)
 {
     char t[CPN_TIME_STRLEN];
-    cpn_buf_printf(b, "{\"state\":\"%s\",\"cluster\":\"%s\",\"executor_id\":\"%s\"",
-                   srv_exec_name(x->state),
-                   x->cluster >= 0 && (size_t)x->cluster < s->net->nclusters
-                       ? s->net->clusters[x->cluster].id
-                       : "",
-                   x->executor_id);
+    cpn_buf_printf(
+        b, "{\"state\":\"%s\",\"cluster\":\"%s\",\"executor_id\":\"%s\"", srv_exec_name(x->state),
+        x->cluster >= 0 && (size_t)x->cluster < s->net->nclusters ? s->net->clusters[x->cluster].id
+                                                                  : "",
+        x->executor_id);
     if (x->dispatched_s) {
         cpn_time_format(x->dispatched_s, t);
         cpn_buf_printf(b, ",\"dispatched\":\"%s\"", t);
@@ -92,8 +91,8 @@ static bool exec_active(const struct srv_exec *x)
 }
 
 /* Builds the assignments answer of cluster k. */
-static void answer_assignments(struct cpn_server *s, struct srv_cmd *c, int32_t k,
-                               int64_t horizon_s)
+static void
+answer_assignments(struct cpn_server *s, struct srv_cmd *c, int32_t k, int64_t horizon_s)
 {
     struct cpn_buf b = { 0 };
     char now_t[CPN_TIME_STRLEN];
@@ -108,8 +107,8 @@ static void answer_assignments(struct cpn_server *s, struct srv_cmd *c, int32_t 
     for (size_t i = 0; i < s->njobs; i++) {
         const struct srv_job *j = s->jobs[i];
         const char *action = NULL;
-        if (j->state == SJ_PLACED && j->placed && j->pl.cluster == k &&
-            j->exec.state == SX_NONE && (horizon_s <= 0 || j->pl.start_s <= now + horizon_s))
+        if (j->state == SJ_PLACED && j->placed && j->pl.cluster == k && j->exec.state == SX_NONE &&
+            (horizon_s <= 0 || j->pl.start_s <= now + horizon_s))
             action = "run";
         else if ((j->state == SJ_CANCELLED && j->exec.cluster == k && exec_active(&j->exec)) ||
                  (j->stale.cluster == k && exec_active(&j->stale)))
@@ -185,8 +184,9 @@ void srv_waiters_answer(struct cpn_server *s, bool all)
         }
         *pp = c->next;
         if (gone || s->failed)
-            srv_problem(c, 503, NULL, "the platform is restarting or its network changed; poll "
-                                      "again");
+            srv_problem(c, 503, NULL,
+                        "the platform is restarting or its network changed; poll "
+                        "again");
         else
             answer_assignments(s, c, k, c->wait_horizon_s);
         cpn_http_respond(c->req, &c->resp);
@@ -195,7 +195,8 @@ void srv_waiters_answer(struct cpn_server *s, bool all)
     }
 }
 
-/* ---- events ------------------------------------------------------------------------------------ */
+/* ---- events ------------------------------------------------------------------------------------
+ */
 
 static int event_fields(struct srv_cmd *c)
 {
@@ -207,13 +208,15 @@ static int event_fields(struct srv_cmd *c)
         srv_problem(c, 400, "body", "expected an event object {\"state\": ..., ...}");
         return -1;
     }
-    json_object_foreach (c->body, key, v) {
+    json_object_foreach(c->body, key, v)
+    {
         bool known = false;
         for (size_t i = 0; keys[i]; i++)
             known |= !strcmp(key, keys[i]);
         if (!known) {
-            srv_problem(c, 400, key, "/%s: unknown field; expected state, time, executor_id, "
-                                     "exit_code, message, usage",
+            srv_problem(c, 400, key,
+                        "/%s: unknown field; expected state, time, executor_id, "
+                        "exit_code, message, usage",
                         key);
             return -1;
         }
@@ -222,8 +225,8 @@ static int event_fields(struct srv_cmd *c)
 }
 
 /* Applies an event to execution x of cluster k; returns whether anything changed. */
-static bool apply_event(struct srv_exec *x, int32_t k, enum srv_exec_state st, int64_t t,
-                        const json_t *body)
+static bool
+apply_event(struct srv_exec *x, int32_t k, enum srv_exec_state st, int64_t t, const json_t *body)
 {
     const json_t *u = json_object_get(body, "usage");
     const char *eid = json_string_value(json_object_get(body, "executor_id"));
@@ -275,8 +278,9 @@ void srv_job_event(struct cpn_server *s, struct srv_cmd *c, const struct srv_pri
         return;
     sname = json_string_value(json_object_get(c->body, "state"));
     if (!sname || srv_exec_parse(sname, &st)) {
-        srv_problem(c, 400, "state", "state is %s: expected dispatched, running, completed, "
-                                     "failed, cancelled or lost",
+        srv_problem(c, 400, "state",
+                    "state is %s: expected dispatched, running, completed, "
+                    "failed, cancelled or lost",
                     sname ? sname : "missing");
         return;
     }
@@ -299,9 +303,10 @@ void srv_job_event(struct cpn_server *s, struct srv_cmd *c, const struct srv_pri
               (json_object_get(u, "energy_kwh") &&
                (!json_is_number(json_object_get(u, "energy_kwh")) ||
                 json_number_value(json_object_get(u, "energy_kwh")) < 0)))) {
-        srv_problem(c, 400, "usage", "usage: expected {\"unit_hours\": number >= 0, "
-                                     "\"energy_kwh\": number >= 0, \"energy_source\": "
-                                     "\"measured\"|\"estimated\"}");
+        srv_problem(c, 400, "usage",
+                    "usage: expected {\"unit_hours\": number >= 0, "
+                    "\"energy_kwh\": number >= 0, \"energy_source\": "
+                    "\"measured\"|\"estimated\"}");
         return;
     }
     /* which execution: the reporter's cluster, among the job's current and previous ones */
@@ -315,8 +320,9 @@ void srv_job_event(struct cpn_server *s, struct srv_cmd *c, const struct srv_pri
                 k = cands[q];
     }
     if (k < 0) {
-        srv_problem(c, 403, "id", "job %s is not assigned to a cluster this token may report "
-                                  "for",
+        srv_problem(c, 403, "id",
+                    "job %s is not assigned to a cluster this token may report "
+                    "for",
                     j->id);
         return;
     }

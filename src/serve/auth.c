@@ -79,8 +79,9 @@ int srv_authenticate(struct cpn_server *s, struct srv_cmd *c, struct srv_princip
     }
     if (cpn_bearer_token(c->req->authorization, token, sizeof token) != 0 ||
         token_check(s, token, &rec) != 0) {
-        srv_problem(c, 401, "Authorization", "the bearer token is not valid (unknown, revoked "
-                                             "or malformed)");
+        srv_problem(c, 401, "Authorization",
+                    "the bearer token is not valid (unknown, revoked "
+                    "or malformed)");
         snprintf(c->resp.headers, sizeof c->resp.headers,
                  "WWW-Authenticate: Bearer error=\"invalid_token\"\n");
         return -1;

@@ -97,7 +97,8 @@ static void spec_write(const struct cpn_server *s, const struct srv_job *j, stru
     cpn_buf_puts(b, "}");
 }
 
-void srv_placement_write(const struct cpn_server *s, const struct cpn_placement *p,
+void srv_placement_write(const struct cpn_server *s,
+                         const struct cpn_placement *p,
                          struct cpn_buf *b)
 {
     const struct cpn_network *net = s->net;
@@ -113,8 +114,7 @@ void srv_placement_write(const struct cpn_server *s, const struct cpn_placement 
     if (p->nruns > 1) {
         for (uint32_t r = 0; r < p->nruns; r++) {
             cpn_time_format(t0 + (int64_t)p->runs[r].start * slot, v);
-            cpn_buf_printf(b, "%s{\"start\":\"%s\",\"slots\":%d}", r ? "," : "", v,
-                           p->runs[r].len);
+            cpn_buf_printf(b, "%s{\"start\":\"%s\",\"slots\":%d}", r ? "," : "", v, p->runs[r].len);
         }
     } else {
         cpn_time_format(p->start_s, v);
@@ -169,8 +169,7 @@ void srv_job_write(const struct cpn_server *s, const struct srv_job *j, struct c
     if (j->name[0])
         buf_key_str(b, "name", j->name);
     buf_key_str(b, "tenant", j->tenant);
-    cpn_buf_printf(b, ",\"state\":\"%s\"",
-                   srv_job_state(s, j));
+    cpn_buf_printf(b, ",\"state\":\"%s\"", srv_job_state(s, j));
     buf_time(b, "created", j->created_s);
     buf_time(b, "updated", j->updated_s);
     if (j->idem[0])

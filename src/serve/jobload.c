@@ -89,9 +89,9 @@ static void restore_exec(const struct cpn_server *s, struct srv_exec *x, const j
     x->exit_code = (int)json_integer_value(json_object_get(o, "exit_code"));
     x->unit_hours = json_number_value(json_object_get(u, "unit_hours"));
     x->energy_kwh = json_number_value(json_object_get(u, "energy_kwh"));
-    x->energy_measured = json_is_string(json_object_get(u, "energy_source")) &&
-                         !strcmp(json_string_value(json_object_get(u, "energy_source")),
-                                 "measured");
+    x->energy_measured =
+        json_is_string(json_object_get(u, "energy_source")) &&
+        !strcmp(json_string_value(json_object_get(u, "energy_source")), "measured");
 }
 
 struct load_ctx {
@@ -122,7 +122,8 @@ static int load_one(void *ctx, const struct cpn_store_job *rec)
         return rc;
     }
     j = cpn_calloc(1, sizeof *j);
-    if (!j || (js->v[0].n_allowed && !(j->allowed = cpn_calloc(js->v[0].n_allowed, sizeof(int32_t))))) {
+    if (!j ||
+        (js->v[0].n_allowed && !(j->allowed = cpn_calloc(js->v[0].n_allowed, sizeof(int32_t))))) {
         cpn_free(j);
         cpn_free(command);
         cpn_jobset_destroy(js);

@@ -98,7 +98,10 @@ static bool dynamic_reason(enum cpn_why w)
 
 /* Decides (and when commit, commits) a placement for j now. Returns 0 placed, CPN_EINFEASIBLE
  * with ex filled, or -ENOMEM. */
-static int place(struct cpn_server *s, struct srv_job *j, struct cpn_explain *ex, bool commit,
+static int place(struct cpn_server *s,
+                 struct srv_job *j,
+                 struct cpn_explain *ex,
+                 bool commit,
                  struct cpn_placement *out)
 {
     struct cpn_jobset js;
@@ -164,9 +167,10 @@ static int job_store(struct cpn_server *s, struct srv_job *j, char **plain, stru
     cpn_strlcpy(r.id, j->id, sizeof r.id);
     cpn_strlcpy(r.tenant, j->tenant, sizeof r.tenant);
     cpn_strlcpy(r.idem_key, j->idem, sizeof r.idem_key);
-    cpn_strlcpy(r.state, j->state == SJ_QUEUED ? "queued"
-                         : j->state == SJ_CANCELLED ? "cancelled"
-                                                    : "placed",
+    cpn_strlcpy(r.state,
+                j->state == SJ_QUEUED      ? "queued"
+                : j->state == SJ_CANCELLED ? "cancelled"
+                                           : "placed",
                 sizeof r.state);
     if (j->placed)
         cpn_strlcpy(r.cluster, s->net->clusters[j->pl.cluster].id, sizeof r.cluster);
@@ -179,7 +183,9 @@ static int job_store(struct cpn_server *s, struct srv_job *j, char **plain, stru
 }
 
 /* Decodes the request body into a new srv_job (not yet added). 0, or the response is filled. */
-static int decode_job(struct cpn_server *s, struct srv_cmd *c, const struct srv_principal *who,
+static int decode_job(struct cpn_server *s,
+                      struct srv_cmd *c,
+                      const struct srv_principal *who,
                       struct srv_job **out)
 {
     struct cpn_jobset *js = NULL;
@@ -201,10 +207,11 @@ static int decode_job(struct cpn_server *s, struct srv_cmd *c, const struct srv_
         return -1;
     }
     cmd = json_object_get(c->body, "command");
-    if (cmd && (!json_is_string(cmd) || json_string_length(cmd) == 0 ||
-                json_string_length(cmd) >= 4096)) {
-        srv_problem(c, 400, "command", "/command: expected a shell command of 1 to 4095 "
-                                       "characters");
+    if (cmd &&
+        (!json_is_string(cmd) || json_string_length(cmd) == 0 || json_string_length(cmd) >= 4096)) {
+        srv_problem(c, 400, "command",
+                    "/command: expected a shell command of 1 to 4095 "
+                    "characters");
         return -1;
     }
     new_job_id(s, id, sizeof id);
@@ -266,8 +273,8 @@ static int decode_job(struct cpn_server *s, struct srv_cmd *c, const struct srv_
     /* no deadline: the platform's default slack bounds how long green placement may wait */
     if (j->spec.deadline_s == CPN_NO_DEADLINE) {
         double slack = s->cfg.default_slack_h > 0 ? s->cfg.default_slack_h : 48;
-        int64_t start = j->spec.earliest_s > j->spec.submit_s ? j->spec.earliest_s
-                                                               : j->spec.submit_s;
+        int64_t start =
+            j->spec.earliest_s > j->spec.submit_s ? j->spec.earliest_s : j->spec.submit_s;
         double dur = j->spec.duration_s > 0 ? (double)j->spec.duration_s : 0;
         if (dur > 0)
             j->spec.deadline_s = start + (int64_t)dur + (int64_t)(slack * 3600);
@@ -280,8 +287,9 @@ static bool principal_may_submit(struct srv_cmd *c, const struct srv_principal *
 {
     if (who->role == CPN_ROLE_OPERATOR || who->role == CPN_ROLE_TENANT)
         return true;
-    srv_problem(c, 403, NULL, "a %s token may not submit or quote jobs (tenant or operator "
-                              "tokens may)",
+    srv_problem(c, 403, NULL,
+                "a %s token may not submit or quote jobs (tenant or operator "
+                "tokens may)",
                 cpn_role_name(who->role));
     return false;
 }
@@ -299,8 +307,9 @@ void srv_jobs_submit(struct cpn_server *s, struct srv_cmd *c, const struct srv_p
     if (c->req->idempotency_key[0]) {
         int32_t i;
         if (strlen(c->req->idempotency_key) >= CPN_STORE_IDEM_MAX) {
-            srv_problem(c, 400, "Idempotency-Key", "the Idempotency-Key header is longer than %d "
-                                                   "characters",
+            srv_problem(c, 400, "Idempotency-Key",
+                        "the Idempotency-Key header is longer than %d "
+                        "characters",
                         CPN_STORE_IDEM_MAX - 1);
             srv_job_free(j);
             return;
@@ -354,8 +363,8 @@ void srv_jobs_submit(struct cpn_server *s, struct srv_cmd *c, const struct srv_p
     snprintf(c->resp.headers, sizeof c->resp.headers, "Location: /v1/jobs/%s\n", j->id);
 }
 
-static struct srv_job *visible_job(struct cpn_server *s, struct srv_cmd *c,
-                                   const struct srv_principal *who)
+static struct srv_job *
+visible_job(struct cpn_server *s, struct srv_cmd *c, const struct srv_principal *who)
 {
     struct srv_job *j = find_job(s, c->req->match.params[0]);
     if (!j || !srv_may_see_job(who, j)) {
@@ -422,7 +431,7 @@ void srv_jobs_list(struct cpn_server *s, struct srv_cmd *c, const struct srv_pri
     }
     if (who->role == CPN_ROLE_TENANT) {
         if (tenant[0] && strcmp(tenant, who->subject)) {
-                srv_problem(c, 403, "tenant", "a tenant token lists only its own jobs");
+            srv_problem(c, 403, "tenant", "a tenant token lists only its own jobs");
             return;
         }
         cpn_strlcpy(tenant, who->subject, sizeof tenant);
@@ -448,8 +457,7 @@ void srv_jobs_list(struct cpn_server *s, struct srv_cmd *c, const struct srv_pri
             continue;
         if (cluster[0] && (!j->placed || strcmp(s->net->clusters[j->pl.cluster].id, cluster)))
             continue;
-        if (state[0] &&
-            strcmp(state, srv_job_state(s, j)))
+        if (state[0] && strcmp(state, srv_job_state(s, j)))
             continue;
         if (n == (size_t)limit) {
             more = true; /* one more match exists: the page has a successor */

@@ -83,17 +83,20 @@ void srv_text(struct srv_cmd *c, int status, char *text)
     cpn_http_json(&c->resp, status, text);
 }
 
-static void need_body(struct cpn_server *s, struct srv_cmd *c, const struct srv_principal *who,
-                      void (*fn)(struct cpn_server *, struct srv_cmd *,
-                                 const struct srv_principal *))
+static void
+need_body(struct cpn_server *s,
+          struct srv_cmd *c,
+          const struct srv_principal *who,
+          void (*fn)(struct cpn_server *, struct srv_cmd *, const struct srv_principal *))
 {
     if (c->parse_error[0]) {
         srv_problem(c, 400, "body", "%s", c->parse_error);
         return;
     }
     if (!c->body) {
-        srv_problem(c, 400, "body", "a JSON request body (Content-Type: application/json) is "
-                                    "expected");
+        srv_problem(c, 400, "body",
+                    "a JSON request body (Content-Type: application/json) is "
+                    "expected");
         return;
     }
     fn(s, c, who);
@@ -106,9 +109,9 @@ static void dispatch(struct cpn_server *s, struct srv_cmd *c)
     s->requests_total++;
     switch (r) {
     case CPN_ROUTE_HEALTHZ: {
-        json_t *o = json_pack("{s:s,s:I,s:I}", "status", s->failed ? "failing" : "ok", "jobs",
-                              (json_int_t)s->njobs, "uptime_s",
-                              (json_int_t)(srv_now_s(s) - s->started_s));
+        json_t *o =
+            json_pack("{s:s,s:I,s:I}", "status", s->failed ? "failing" : "ok", "jobs",
+                      (json_int_t)s->njobs, "uptime_s", (json_int_t)(srv_now_s(s) - s->started_s));
         srv_json(c, s->failed ? 503 : 200, o);
         return;
     }

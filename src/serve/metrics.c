@@ -9,8 +9,8 @@
 
 #include "serve_int.h"
 
-static const double bucket_le[SRV_HIST_N] = { 1e-6,   5e-6,  1e-5, 2.5e-5, 5e-5, 1e-4,
-                                              2.5e-4, 5e-4,  1e-3, 5e-3,   1e-2, 1e-1 };
+static const double bucket_le[SRV_HIST_N] = { 1e-6,   5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4,
+                                              2.5e-4, 5e-4, 1e-3, 5e-3,   1e-2, 1e-1 };
 
 void srv_observe_decision(struct cpn_server *s, double seconds)
 {
@@ -36,9 +36,8 @@ void srv_metrics(struct cpn_server *s, struct srv_cmd *c)
     int32_t slot = (int32_t)cpn_floordiv(now - cpn_engine_t0(s->eng), net->slot_s);
 #define NSTATES 8
     uint64_t states[NSTATES] = { 0 };
-    static const char *const names[NSTATES] = { "queued",    "placed", "dispatched",
-                                                "running",   "completed", "failed",
-                                                "cancelled", "lost" };
+    static const char *const names[NSTATES] = { "queued",    "placed", "dispatched", "running",
+                                                "completed", "failed", "cancelled",  "lost" };
     double *carbon = cpn_calloc(net->nclusters + 1, sizeof *carbon);
     uint64_t cum = 0;
     for (size_t i = 0; i < s->njobs; i++) {
@@ -75,12 +74,12 @@ void srv_metrics(struct cpn_server *s, struct srv_cmd *c)
     cpn_buf_printf(&b, "cpnet_replans_total %llu\n", (unsigned long long)s->replans_total);
     head(&b, "cpnet_jobs_rejected_total", "counter", "Submissions refused as never placeable.");
     cpn_buf_printf(&b, "cpnet_jobs_rejected_total %llu\n", (unsigned long long)s->rejected_total);
-    head(&b, "cpnet_cluster_up", "gauge", "1 when the cluster is up (reporting or never "
-                                          "expected to report).");
+    head(&b, "cpnet_cluster_up", "gauge",
+         "1 when the cluster is up (reporting or never "
+         "expected to report).");
     for (size_t k = 0; k < net->nclusters; k++)
-        cpn_buf_printf(&b, "cpnet_cluster_up{cluster=\"%s\",hub=\"%s\"} %d\n",
-                       net->clusters[k].id, net->hubs[net->clusters[k].hub].id,
-                       s->cl[k].down ? 0 : 1);
+        cpn_buf_printf(&b, "cpnet_cluster_up{cluster=\"%s\",hub=\"%s\"} %d\n", net->clusters[k].id,
+                       net->hubs[net->clusters[k].hub].id, s->cl[k].down ? 0 : 1);
     head(&b, "cpnet_cluster_carbon_intensity_grams_per_kilowatt_hour", "gauge",
          "Effective carbon intensity of the cluster's supply now (actual signal).");
     for (size_t k = 0; k < net->nclusters; k++)
@@ -108,8 +107,8 @@ void srv_metrics(struct cpn_server *s, struct srv_cmd *c)
             continue;
         cpn_buf_printf(&b, "cpnet_pool_units{cluster=\"%s\",pool=\"%s\",kind=\"total\"} %lld\n",
                        cid, pool->id, (long long)pool->units);
-        cpn_buf_printf(&b, "cpnet_pool_units{cluster=\"%s\",pool=\"%s\",kind=\"free\"} %lld\n",
-                       cid, pool->id, (long long)cpn_engine_free_units(s->eng, (int32_t)p, slot));
+        cpn_buf_printf(&b, "cpnet_pool_units{cluster=\"%s\",pool=\"%s\",kind=\"free\"} %lld\n", cid,
+                       pool->id, (long long)cpn_engine_free_units(s->eng, (int32_t)p, slot));
         if (s->pool_available[p] >= 0)
             cpn_buf_printf(&b,
                            "cpnet_pool_units{cluster=\"%s\",pool=\"%s\",kind=\"available\"} "

@@ -29,7 +29,7 @@ static json_t *cluster_summary(const struct cpn_server *s, size_t c, bool pools)
     if (cl->power_cap_kw > 0)
         json_object_set_new(o, "power_cap_kw", json_real(cl->power_cap_kw));
     json_object_set_new(o, "health",
-                        json_string(st->down ? "down"
+                        json_string(st->down            ? "down"
                                     : st->last_report_s ? "up"
                                                         : "unreported"));
     if (st->have_telemetry) {
@@ -85,9 +85,8 @@ void srv_hubs(struct cpn_server *s, struct srv_cmd *c)
         json_t *x = json_object(), *cl = json_array();
         json_object_set_new(x, "id", json_string(s->net->hubs[h].id));
         json_object_set_new(x, "name", json_string(s->net->hubs[h].name));
-        json_object_set_new(x, "region",
-                            json_string(s->net->hubs[h].region == CPN_REGION_WEST ? "west"
-                                                                                  : "east"));
+        json_object_set_new(
+            x, "region", json_string(s->net->hubs[h].region == CPN_REGION_WEST ? "west" : "east"));
         for (size_t k = 0; k < s->net->nclusters; k++)
             if ((size_t)s->net->clusters[k].hub == h)
                 json_array_append_new(cl, json_string(s->net->clusters[k].id));
@@ -152,7 +151,8 @@ void srv_cluster_pools(struct cpn_server *s, struct srv_cmd *c)
     json_decref(o);
 }
 
-/* ---- network replacement ---------------------------------------------------------------------- */
+/* ---- network replacement ----------------------------------------------------------------------
+ */
 
 /* Builds the network from s->net_doc; on success swaps network, signals and engine, moving every
  * placement over by ids, and re-plans. On failure nothing changes and err says why. */
@@ -173,8 +173,9 @@ static int apply_network(struct cpn_server *s, json_t *doc, const char *why, str
     if (net->nhubs != old_net->nhubs || net->nsites != old_net->nsites ||
         net->slot_s != old_net->slot_s || net->nclusters < old_net->nclusters) {
         cpn_network_destroy(net);
-        return cpn_errorf(err, CPN_EFIELD, "a registration may add or change clusters, not hubs, "
-                                           "sites or the slot length");
+        return cpn_errorf(err, CPN_EFIELD,
+                          "a registration may add or change clusters, not hubs, "
+                          "sites or the slot length");
     }
     cl = cpn_calloc(net->nclusters, sizeof *cl);
     avail = cpn_calloc(net->npools, sizeof *avail);
@@ -234,7 +235,8 @@ static void doc_put_cluster(json_t *doc, json_t *obj)
     const char *id = json_string_value(json_object_get(obj, "id"));
     size_t i;
     json_t *v;
-    json_array_foreach (arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         const char *vid = json_string_value(json_object_get(v, "id"));
         if (vid && id && !strcmp(vid, id)) {
             json_array_set(arr, i, obj);
@@ -252,14 +254,16 @@ void srv_cluster_put(struct cpn_server *s, struct srv_cmd *c, const struct srv_p
     char *text;
     int32_t k;
     if (!srv_provider_owns(who, id)) {
-        srv_problem(c, 403, "id", "this token may not register cluster '%s' (operator tokens, or "
-                                  "provider tokens naming the cluster, may)",
+        srv_problem(c, 403, "id",
+                    "this token may not register cluster '%s' (operator tokens, or "
+                    "provider tokens naming the cluster, may)",
                     id);
         return;
     }
     if (!json_is_object(c->body)) {
-        srv_problem(c, 400, "body", "expected a cluster object as in the network file's "
-                                    "\"clusters\" array (docs/formats.md#network)");
+        srv_problem(c, 400, "body",
+                    "expected a cluster object as in the network file's "
+                    "\"clusters\" array (docs/formats.md#network)");
         return;
     }
     obj = json_deep_copy(c->body);
@@ -315,8 +319,7 @@ static int load_one(void *ctx, const char *key, int64_t updated_s, const char *t
     json_t *v = json_loads(text, 0, NULL), *cl, *zone;
     (void)updated_s;
     if (!v)
-        return cpn_errorf(L->err, CPN_EPARSE, "stored registration of cluster %s is not JSON",
-                          key);
+        return cpn_errorf(L->err, CPN_EPARSE, "stored registration of cluster %s is not JSON", key);
     cl = json_object_get(v, "cluster");
     zone = json_object_get(v, "zone");
     if (cl && zone) {
@@ -336,13 +339,15 @@ int srv_clusters_load(struct cpn_server *s, struct cpn_error *err)
     return cpn_store_docs_each(s->store, "cluster", load_one, &L, err);
 }
 
-/* ---- telemetry and health ------------------------------------------------------------------------- */
+/* ---- telemetry and health
+ * ------------------------------------------------------------------------- */
 
 void srv_telemetry(struct cpn_server *s, struct srv_cmd *c, const struct srv_principal *who)
 {
-    static const char *const keys[] = { "time",         "pools",       "utilisation", "power_kw",
-                                        "pue",          "running_jobs", "queued_jobs", "agent",
-                                        "power_source", NULL };
+    static const char *const keys[] = { "time",        "pools", "utilisation",
+                                        "power_kw",    "pue",   "running_jobs",
+                                        "queued_jobs", "agent", "power_source",
+                                        NULL };
     const char *id = c->req->match.params[0];
     int32_t k = cpn_network_cluster(s->net, id);
     struct srv_cluster_state *st;
@@ -368,14 +373,16 @@ void srv_telemetry(struct cpn_server *s, struct srv_cmd *c, const struct srv_pri
                     "...}]}");
         return;
     }
-    json_object_foreach ((json_t *)c->body, key, v) {
+    json_object_foreach((json_t *)c->body, key, v)
+    {
         bool known = false;
         for (size_t i = 0; keys[i]; i++)
             known |= !strcmp(keys[i], key);
         if (!known) {
-            srv_problem(c, 400, key, "/%s: unknown field; expected one of time, pools, "
-                                     "utilisation, power_kw, pue, running_jobs, queued_jobs, "
-                                     "agent, power_source",
+            srv_problem(c, 400, key,
+                        "/%s: unknown field; expected one of time, pools, "
+                        "utilisation, power_kw, pue, running_jobs, queued_jobs, "
+                        "agent, power_source",
                         key);
             return;
         }
@@ -394,8 +401,9 @@ void srv_telemetry(struct cpn_server *s, struct srv_cmd *c, const struct srv_pri
         const struct cpn_cluster *cl = &s->net->clusters[k];
         if (!pid || !json_is_integer(json_object_get(p, "total")) ||
             !json_is_integer(json_object_get(p, "available"))) {
-            srv_problem(c, 400, "pools", "/pools/%zu: expected {\"id\": string, \"total\": "
-                                         "integer, \"available\": integer}",
+            srv_problem(c, 400, "pools",
+                        "/pools/%zu: expected {\"id\": string, \"total\": "
+                        "integer, \"available\": integer}",
                         i);
             return;
         }
@@ -468,17 +476,16 @@ void srv_telemetry(struct cpn_server *s, struct srv_cmd *c, const struct srv_pri
         size_t i;
         doc = json_deep_copy(s->net_doc);
         cls = json_object_get(doc, "clusters");
-        json_array_foreach (cls, i, x)
-            if (!strcmp(json_string_value(json_object_get(x, "id")), id))
-                cobj = x;
+        json_array_foreach(cls, i, x) if (!strcmp(json_string_value(json_object_get(x, "id")), id))
+            cobj = x;
         for (size_t pi = 0; cobj && pi < json_array_size(pools); pi++) {
             const json_t *p = json_array_get(pools, pi);
             json_t *cp;
             size_t q;
-            json_array_foreach (json_object_get(cobj, "pools"), q, cp)
-                if (!strcmp(json_string_value(json_object_get(cp, "id")),
-                            json_string_value(json_object_get(p, "id"))))
-                    json_object_set(cp, "units", json_object_get(p, "total"));
+            json_array_foreach(json_object_get(cobj, "pools"), q,
+                               cp) if (!strcmp(json_string_value(json_object_get(cp, "id")),
+                                               json_string_value(json_object_get(p, "id"))))
+                json_object_set(cp, "units", json_object_get(p, "total"));
         }
         if (cobj) {
             char *ctext = json_dumps(cobj, JSON_COMPACT);
@@ -501,8 +508,8 @@ void srv_health_tick(struct cpn_server *s, int64_t now_s)
             continue;
         st->down = true;
         cpn_engine_set_cluster_up(s->eng, (int32_t)k, false);
-        fprintf(s->log, "cpnet serve: cluster %s silent for %lld s: down\n",
-                s->net->clusters[k].id, (long long)(now_s - st->last_report_s));
+        fprintf(s->log, "cpnet serve: cluster %s silent for %lld s: down\n", s->net->clusters[k].id,
+                (long long)(now_s - st->last_report_s));
         changed = true;
     }
     if (changed)

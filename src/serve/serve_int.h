@@ -17,8 +17,8 @@
 #include "cpnet/store.h"
 
 enum srv_state {
-    SJ_QUEUED,    /* accepted, waiting for capacity (re-tried on every re-plan) */
-    SJ_PLACED,    /* placed; running or completed is derived from the clock */
+    SJ_QUEUED, /* accepted, waiting for capacity (re-tried on every re-plan) */
+    SJ_PLACED, /* placed; running or completed is derived from the clock */
     SJ_CANCELLED,
     SJ_COUNT
 };
@@ -59,17 +59,17 @@ struct srv_job {
     char idem_key[CPN_STORE_ID_MAX + CPN_STORE_IDEM_MAX + 2]; /* "tenant\x1fkey" for the map */
     char name[CPN_ID_MAX];                                    /* the client's own id, if any */
     enum srv_state state;
-    struct cpn_job spec;    /* allowed clusters in allowed[], spec.allowed_off = 0 */
+    struct cpn_job spec; /* allowed clusters in allowed[], spec.allowed_off = 0 */
     int32_t *allowed;
     int64_t created_s, updated_s, cancelled_s;
     bool placed;
     struct cpn_placement pl; /* pl.runs points at runs when pl.nruns > 1 */
     struct cpn_slot_run *runs;
-    char reason[256];        /* why it is queued */
-    char *command;           /* what the agent runs (NULL: the executor's placeholder) */
-    struct srv_exec exec;    /* the execution on its current cluster */
-    struct srv_exec stale;   /* an execution left behind on a cluster the job moved away from */
-    char *explain;           /* JSON text of the explanation of its latest decision (cpn_malloc) */
+    char reason[256];      /* why it is queued */
+    char *command;         /* what the agent runs (NULL: the executor's placeholder) */
+    struct srv_exec exec;  /* the execution on its current cluster */
+    struct srv_exec stale; /* an execution left behind on a cluster the job moved away from */
+    char *explain;         /* JSON text of the explanation of its latest decision (cpn_malloc) */
 };
 
 /* The state a client sees: queued, placed, dispatched, running, completed, failed, cancelled or
@@ -79,13 +79,13 @@ const char *srv_job_state(const struct cpn_server *s, const struct srv_job *j);
 /* One request on its way through the loop. */
 struct srv_cmd {
     struct cpn_http_request *req;
-    bool parked;              /* a long-poll waiting for its cluster's assignments to change */
+    bool parked; /* a long-poll waiting for its cluster's assignments to change */
     int32_t wait_cluster;
     uint64_t wait_version;
     int64_t wait_deadline_ns;
     int64_t wait_horizon_s;
-    json_t *body;             /* parsed on the HTTP thread; NULL when none or not JSON */
-    char parse_error[256];    /* when the body is not valid JSON */
+    json_t *body;          /* parsed on the HTTP thread; NULL when none or not JSON */
+    char parse_error[256]; /* when the body is not valid JSON */
     struct cpn_http_response resp;
     struct srv_cmd *next;
 };
@@ -122,7 +122,7 @@ struct srv_principal {
 
 /* Per-cluster telemetry and health. */
 struct srv_cluster_state {
-    int64_t last_report_s;   /* 0 = never reported (static network: assumed up) */
+    int64_t last_report_s; /* 0 = never reported (static network: assumed up) */
     bool down;
     double utilisation;
     double power_kw;
@@ -154,8 +154,8 @@ struct cpn_server {
     struct cpn_strmap job_ids;  /* id -> index */
     struct cpn_strmap idem_ids; /* tenant\x1fkey -> index */
 
-    struct srv_cluster_state *cl;  /* per cluster */
-    int64_t *pool_available;        /* K2 per pool from telemetry, -1 unknown */
+    struct srv_cluster_state *cl; /* per cluster */
+    int64_t *pool_available;      /* K2 per pool from telemetry, -1 unknown */
 
     struct srv_token_cache tokens[SRV_TOKEN_CACHE];
     struct srv_cmd *waiters; /* parked long-polls (linked by next) */
@@ -214,7 +214,8 @@ void srv_jobs_cancel(struct cpn_server *s, struct srv_cmd *c, const struct srv_p
 void srv_jobs_explain(struct cpn_server *s, struct srv_cmd *c, const struct srv_principal *who);
 void srv_quote(struct cpn_server *s, struct srv_cmd *c, const struct srv_principal *who);
 /* Re-plans every placed job that has not started and every queued job (after a change of
- * signals, capacity or health). Writes changed jobs to the store (inside the loop's transaction). */
+ * signals, capacity or health). Writes changed jobs to the store (inside the loop's transaction).
+ */
 void srv_replan(struct cpn_server *s, const char *why);
 int srv_job_store(struct cpn_server *s, struct srv_job *j, struct cpn_error *err);
 int srv_jobs_load(struct cpn_server *s, struct cpn_error *err);
@@ -222,7 +223,8 @@ json_t *srv_job_json(const struct cpn_server *s, const struct srv_job *j);
 /* The job's JSON text (cpn_malloc'd; NULL when out of memory), and the writers behind it. */
 char *srv_job_text(const struct cpn_server *s, const struct srv_job *j);
 void srv_job_write(const struct cpn_server *s, const struct srv_job *j, struct cpn_buf *b);
-void srv_placement_write(const struct cpn_server *s, const struct cpn_placement *p,
+void srv_placement_write(const struct cpn_server *s,
+                         const struct cpn_placement *p,
                          struct cpn_buf *b);
 /* Answers with JSON text (takes it; NULL answers 500). */
 void srv_text(struct srv_cmd *c, int status, char *text);

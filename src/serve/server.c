@@ -44,8 +44,8 @@ static int operator_token(struct cpn_server *s, struct cpn_error *err)
     snprintf(path, sizeof path, "%s/operator.token", s->cfg.data_dir);
     if ((rc = cpn_store_begin(s->store, err)))
         return rc;
-    rc = cpn_store_token_create(s->store, CPN_ROLE_OPERATOR, "operator",
-                                "created on first start", srv_now_s(s), token, &rec, err);
+    rc = cpn_store_token_create(s->store, CPN_ROLE_OPERATOR, "operator", "created on first start",
+                                srv_now_s(s), token, &rec, err);
     if (!rc)
         rc = cpn_store_doc_put(s->store, "meta", "operator_token", srv_now_s(s), rec.id, err);
     if (rc) {
@@ -76,8 +76,8 @@ static int load_network(struct cpn_server *s, struct cpn_error *err)
     int rc;
     s->net_doc = json_load_file(s->cfg.network_path, JSON_REJECT_DUPLICATES, &je);
     if (!s->net_doc)
-        return cpn_errorf(err, CPN_EPARSE, "%s:%d:%d: %s", s->cfg.network_path, je.line,
-                          je.column, je.text);
+        return cpn_errorf(err, CPN_EPARSE, "%s:%d:%d: %s", s->cfg.network_path, je.line, je.column,
+                          je.text);
     if ((rc = srv_clusters_load(s, err)))
         return rc;
     text = json_dumps(s->net_doc, JSON_COMPACT);
@@ -98,7 +98,8 @@ static int load_network(struct cpn_server *s, struct cpn_error *err)
     return srv_telemetry_load(s, err);
 }
 
-int cpn_server_start(const struct cpn_serve_config *cfg, struct cpn_server **out,
+int cpn_server_start(const struct cpn_serve_config *cfg,
+                     struct cpn_server **out,
                      struct cpn_error *err)
 {
     struct cpn_server *s = cpn_calloc(1, sizeof *s);
@@ -114,8 +115,9 @@ int cpn_server_start(const struct cpn_serve_config *cfg, struct cpn_server **out
     if ((rc = cpn_policy_lookup(cfg->policy ? cfg->policy : "green", &s->pol)) ||
         !strcmp(s->pol.name, "optimal")) {
         cpn_free(s);
-        return cpn_errorf(err, -EINVAL, "--policy '%s': expected nearest, cheapest, "
-                                        "greenest-now or green",
+        return cpn_errorf(err, -EINVAL,
+                          "--policy '%s': expected nearest, cheapest, "
+                          "greenest-now or green",
                           cfg->policy);
     }
     if (mkdir(cfg->data_dir, 0700) && errno != EEXIST) {

@@ -19,8 +19,8 @@ static int kind_parse(const char *s, enum cpn_signal_kind *k)
     return -EINVAL;
 }
 
-static struct cpn_series *series_of(struct cpn_server *s, int32_t z, enum cpn_signal_kind k,
-                                    bool forecast)
+static struct cpn_series *
+series_of(struct cpn_server *s, int32_t z, enum cpn_signal_kind k, bool forecast)
 {
     return &(forecast ? s->sig->forecast : s->sig->actual)[(size_t)z * CPN_SIG_COUNT + k];
 }
@@ -33,8 +33,7 @@ static json_t *series_meta(const struct cpn_series *ser)
     cpn_time_format(ser->t0, a);
     cpn_time_format(ser->t0 + (int64_t)ser->n * ser->step_s, b);
     return json_pack("{s:s,s:s,s:I,s:I,s:s}", "start", a, "end", b, "step_s",
-                     (json_int_t)ser->step_s, "points", (json_int_t)ser->n, "source",
-                     ser->source);
+                     (json_int_t)ser->step_s, "points", (json_int_t)ser->n, "source", ser->source);
 }
 
 void srv_signals_list(struct cpn_server *s, struct srv_cmd *c)
@@ -44,9 +43,13 @@ void srv_signals_list(struct cpn_server *s, struct srv_cmd *c)
         for (int k = 0; k < CPN_SIG_COUNT; k++) {
             json_t *x = json_object();
             json_object_set_new(x, "zone", json_string(s->net->zones[z].id));
-            json_object_set_new(x, "kind", json_string(cpn_signal_kind_name((enum cpn_signal_kind)k)));
-            json_object_set_new(x, "actual", series_meta(series_of(s, (int32_t)z, (enum cpn_signal_kind)k, false)));
-            json_object_set_new(x, "forecast", series_meta(series_of(s, (int32_t)z, (enum cpn_signal_kind)k, true)));
+            json_object_set_new(x, "kind",
+                                json_string(cpn_signal_kind_name((enum cpn_signal_kind)k)));
+            json_object_set_new(
+                x, "actual", series_meta(series_of(s, (int32_t)z, (enum cpn_signal_kind)k, false)));
+            json_object_set_new(
+                x, "forecast",
+                series_meta(series_of(s, (int32_t)z, (enum cpn_signal_kind)k, true)));
             json_array_append_new(a, x);
         }
     srv_json(c, 200, json_pack("{s:o}", "signals", a));
@@ -74,8 +77,9 @@ static int query_time(struct srv_cmd *c, const char *key, int64_t *t)
     if (rc <= 0)
         return rc < 0 ? -1 : 0;
     if (cpn_time_parse(b, t)) {
-        srv_problem(c, 400, key, "%s is '%s': expected an ISO 8601 time such as "
-                                 "2025-06-01T00:00:00Z",
+        srv_problem(c, 400, key,
+                    "%s is '%s': expected an ISO 8601 time such as "
+                    "2025-06-01T00:00:00Z",
                     key, b);
         return -1;
     }
@@ -133,12 +137,14 @@ static int points_csv(const json_t *body, struct cpn_buf *b, char *why, size_t w
     }
     if (cpn_buf_puts(b, "time,value\n"))
         return -ENOMEM;
-    json_array_foreach (pts, i, p) {
+    json_array_foreach(pts, i, p)
+    {
         const json_t *t = json_object_get(p, "time"), *v = json_object_get(p, "value");
         int rc;
         if (!(json_is_string(t) || json_is_integer(t)) || !json_is_number(v)) {
-            snprintf(why, why_size, "/points/%zu: expected {\"time\": ISO 8601 or seconds, "
-                                    "\"value\": number}",
+            snprintf(why, why_size,
+                     "/points/%zu: expected {\"time\": ISO 8601 or seconds, "
+                     "\"value\": number}",
                      i);
             return -EINVAL;
         }
@@ -154,8 +160,13 @@ static int points_csv(const json_t *body, struct cpn_buf *b, char *why, size_t w
 }
 
 /* Parses text into the series slot for (z, k, forecast); keeps the old one on error. */
-static int set_series(struct cpn_server *s, int32_t z, enum cpn_signal_kind k, bool forecast,
-                      const char *text, size_t len, struct cpn_error *err)
+static int set_series(struct cpn_server *s,
+                      int32_t z,
+                      enum cpn_signal_kind k,
+                      bool forecast,
+                      const char *text,
+                      size_t len,
+                      struct cpn_error *err)
 {
     struct cpn_series ser = { 0 }, *dst = series_of(s, z, k, forecast);
     char name[CPN_ID_MAX + 32];
@@ -168,8 +179,9 @@ static int set_series(struct cpn_server *s, int32_t z, enum cpn_signal_kind k, b
         for (size_t i = 0; i < ser.n; i++)
             if (ser.v[i] < 0 || ser.v[i] > 1) {
                 cpn_series_free(&ser);
-                return cpn_errorf(err, CPN_EFIELD, "%s: green share %g at point %zu: expected a "
-                                                   "share from 0 to 1",
+                return cpn_errorf(err, CPN_EFIELD,
+                                  "%s: green share %g at point %zu: expected a "
+                                  "share from 0 to 1",
                                   name, ser.v[i], i);
             }
     cpn_series_free(dst);
@@ -212,8 +224,9 @@ void srv_signal_put(struct cpn_server *s, struct srv_cmd *c, const struct srv_pr
         text = c->req->body;
         len = c->req->body_len;
     } else {
-        srv_problem(c, 400, "body", "expected a CSV series (Content-Type: text/csv) or JSON "
-                                    "{\"points\": [...]}");
+        srv_problem(c, 400, "body",
+                    "expected a CSV series (Content-Type: text/csv) or JSON "
+                    "{\"points\": [...]}");
         return;
     }
     if (set_series(s, z, k, forecast, text, len, &err)) {
@@ -232,9 +245,10 @@ void srv_signal_put(struct cpn_server *s, struct srv_cmd *c, const struct srv_pr
     if (cpn_engine_refresh_signals(s->eng, &err))
         fprintf(s->log, "cpnet serve: signals: %s\n", err.msg);
     srv_replan(s, "a signal update");
-    srv_json(c, 200, json_pack("{s:s,s:s,s:b,s:o}", "zone", s->net->zones[z].id, "kind",
-                               cpn_signal_kind_name(k), "forecast", forecast, "series",
-                               series_meta(series_of(s, z, k, forecast))));
+    srv_json(c, 200,
+             json_pack("{s:s,s:s,s:b,s:o}", "zone", s->net->zones[z].id, "kind",
+                       cpn_signal_kind_name(k), "forecast", forecast, "series",
+                       series_meta(series_of(s, z, k, forecast))));
 }
 
 struct sig_load {
@@ -267,9 +281,10 @@ int srv_signals_load(struct cpn_server *s, struct cpn_error *err)
     return cpn_store_docs_each(s->store, "signal", load_one, &L, err);
 }
 
-/* ---- Carbon Aware SDK read endpoints ---------------------------------------------------------------
- * Locations are zone ids or cluster ids; ratings are the effective intensity (gCO2eq/kWh) of the
- * zone's supply: actual for bylocations/best, forecast (or actual) for forecasts/current. */
+/* ---- Carbon Aware SDK read endpoints
+ * --------------------------------------------------------------- Locations are zone ids or cluster
+ * ids; ratings are the effective intensity (gCO2eq/kWh) of the zone's supply: actual for
+ * bylocations/best, forecast (or actual) for forecasts/current. */
 
 static int32_t location_zone(const struct cpn_server *s, const char *loc)
 {
@@ -291,13 +306,13 @@ static json_t *emissions_data(const char *loc, int64_t t, double rating, int64_t
     char b[CPN_TIME_STRLEN], d[32];
     cpn_time_format(t, b);
     hms(dur_s, d, sizeof d);
-    return json_pack("{s:s,s:s,s:f,s:s}", "location", loc, "time", b, "rating", rating,
-                     "duration", d);
+    return json_pack("{s:s,s:s,s:f,s:s}", "location", loc, "time", b, "rating", rating, "duration",
+                     d);
 }
 
 /* The "location" values of the query (repeated key), into locs; returns the count or -1. */
-static int query_locations(struct cpn_server *s, struct srv_cmd *c, char locs[][CPN_ID_MAX],
-                           int max)
+static int
+query_locations(struct cpn_server *s, struct srv_cmd *c, char locs[][CPN_ID_MAX], int max)
 {
     const char *q = c->req->query;
     int n = 0;
@@ -315,8 +330,9 @@ static int query_locations(struct cpn_server *s, struct srv_cmd *c, char locs[][
                     return -1;
                 }
                 if (location_zone(s, v) < 0) {
-                    srv_problem(c, 400, "location", "location '%s': expected a zone or cluster "
-                                                    "id of this platform",
+                    srv_problem(c, 400, "location",
+                                "location '%s': expected a zone or cluster "
+                                "id of this platform",
                                 v);
                     return -1;
                 }
@@ -326,8 +342,9 @@ static int query_locations(struct cpn_server *s, struct srv_cmd *c, char locs[][
         q = amp ? amp + 1 : NULL;
     }
     if (n == 0)
-        srv_problem(c, 400, "location", "at least one location query parameter is required "
-                                        "(a zone or cluster id)");
+        srv_problem(c, 400, "location",
+                    "at least one location query parameter is required "
+                    "(a zone or cluster id)");
     return n ? n : -1;
 }
 
@@ -352,14 +369,16 @@ void srv_cas_best(struct cpn_server *s, struct srv_cmd *c)
     }
     for (int i = 0; i < n; i++)
         for (int64_t t = cpn_floordiv(from, step) * step; t < to; t += step) {
-            double r = cpn_signals_effective_ci(s->sig, s->net, location_zone(s, locs[i]), t, false);
+            double r =
+                cpn_signals_effective_ci(s->sig, s->net, location_zone(s, locs[i]), t, false);
             if (r < best)
                 best = r;
         }
     a = json_array();
     for (int i = 0; i < n; i++)
         for (int64_t t = cpn_floordiv(from, step) * step; t < to; t += step) {
-            double r = cpn_signals_effective_ci(s->sig, s->net, location_zone(s, locs[i]), t, false);
+            double r =
+                cpn_signals_effective_ci(s->sig, s->net, location_zone(s, locs[i]), t, false);
             if (r == best)
                 json_array_append_new(a, emissions_data(locs[i], t, r, step));
         }
@@ -402,14 +421,16 @@ void srv_cas_forecast(struct cpn_server *s, struct srv_cmd *c)
         int64_t bestt = from;
         char a1[CPN_TIME_STRLEN], a2[CPN_TIME_STRLEN];
         for (size_t p = 0; p < np; p++)
-            json_array_append_new(fd, emissions_data(locs[i], from + (int64_t)p * step,
-                                                     cpn_signals_effective_ci(s->sig, s->net, z, from + (int64_t)p * step, true),
-                                                     step));
+            json_array_append_new(
+                fd, emissions_data(
+                        locs[i], from + (int64_t)p * step,
+                        cpn_signals_effective_ci(s->sig, s->net, z, from + (int64_t)p * step, true),
+                        step));
         for (size_t p = 0; p + (size_t)wslots <= np; p++) {
             double sum = 0;
             for (int64_t w = 0; w < wslots; w++)
-                sum += cpn_signals_effective_ci(s->sig, s->net, z,
-                                                from + ((int64_t)p + w) * step, true);
+                sum += cpn_signals_effective_ci(s->sig, s->net, z, from + ((int64_t)p + w) * step,
+                                                true);
             if (sum / (double)wslots < bestavg) {
                 bestavg = sum / (double)wslots;
                 bestt = from + (int64_t)p * step;

@@ -634,6 +634,18 @@ static void test_every_route(void)
                 NULL);
             check_cas_forecast(r.json);
             break;
+        case CPN_ROUTE_CLUSTER_ASSIGNMENTS:
+            req(&r, "GET", "/v1/clusters/alpha/assignments", F.op, NULL);
+            CHECK(json_is_array(json_object_get(r.json, "assignments")));
+            CHECK(json_is_integer(json_object_get(r.json, "version")));
+            CHECK_STR(jstr(r.json, "cluster"), "alpha");
+            break;
+        case CPN_ROUTE_JOB_EVENTS:
+            snprintf(path, sizeof path, "/v1/jobs/%s/events", id);
+            req(&r, "POST", path, F.op, "{\"state\": \"dispatched\", \"executor_id\": \"t:1\"}");
+            CHECK_STR(jstr(json_object_get(r.json, "execution"), "state"), "dispatched");
+            CHECK_STR(jstr(r.json, "state"), "dispatched");
+            break;
         default:
             CHECK_MSG(0, "route %s %s has no case in this test", cpn_http_method_name(ri[i].method),
                       ri[i].path);
