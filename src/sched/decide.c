@@ -21,9 +21,9 @@
 struct eval {
     enum cpn_why why;
     int32_t pool;
-    int32_t start;    /* first slot */
-    int32_t last;     /* last slot occupied */
-    int32_t k;        /* slots */
+    int32_t start; /* first slot */
+    int32_t last;  /* last slot occupied */
+    int32_t k;     /* slots */
     double dur_s;
     double wlast;
     double objective; /* CNY */
@@ -36,8 +36,37 @@ struct eval {
     int32_t hi;       /* last start (contiguous) or end of window (interruptible) */
     int32_t span_end; /* end of the slots the job may occupy */
     double kw;        /* facility power */
-    double lb;        /* lower bound of the objective */
 };
+
+/* A pool's lower bound in the search heap. */
+struct lb_item {
+    double lb;
+    int32_t pool;
+    uint32_t idx;
+};
+
+static bool lb_less(const struct lb_item *a, const struct lb_item *b)
+{
+    return a->lb < b->lb || (a->lb == b->lb && a->pool < b->pool);
+}
+
+static void heap_down(struct lb_item *h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        struct lb_item t;
+        if (l < n && lb_less(&h[l], &h[m]))
+            m = l;
+        if (l + 1 < n && lb_less(&h[l + 1], &h[m]))
+            m = l + 1;
+        if (m == i)
+            return;
+        t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
 
 static bool tie(double a, double b)
 {
@@ -62,8 +91,10 @@ static bool better(const struct cpn_engine *e, const struct eval *a, const struc
     return a->pool < b->pool;
 }
 
-static bool residency_ok(const struct cpn_engine *e, const struct cpn_jobset *js,
-                         const struct cpn_job *job, int32_t c)
+static bool residency_ok(const struct cpn_engine *e,
+                         const struct cpn_jobset *js,
+                         const struct cpn_job *job,
+                         int32_t c)
 {
     const struct cpn_network *net = e->net;
     if (job->allowed_hubs && !(job->allowed_hubs & (1ull << net->clusters[c].hub)))
@@ -135,7 +166,8 @@ static int slot_t_cmp(const void *a, const void *b)
 
 static int ensure_scratch(struct cpn_engine *e, size_t nslots)
 {
-    if (cpn_grow(&e->evals, &e->evals_cap, e->net->npools + 1, sizeof(struct eval)))
+    if (cpn_grow(&e->evals, &e->evals_cap, e->net->npools + 1, sizeof(struct eval)) ||
+        cpn_grow(&e->heap, &e->heap_cap, e->net->npools + 1, sizeof(struct lb_item)))
         return -ENOMEM;
     if (cpn_grow(&e->slots, &e->slots_cap, nslots, sizeof *e->slots))
         return -ENOMEM;
@@ -145,14 +177,19 @@ static int ensure_scratch(struct cpn_engine *e, size_t nslots)
 }
 
 /* Money and carbon of the chosen slots, from the sums of the per-slot series. */
-static void finish_eval(const struct cpn_engine *e, const struct cpn_job *job,
-                        const struct cpn_pool *pool, double kw, long double obj_sum,
-                        long double ci_sum, long double price_sum, struct eval *ev)
+static void finish_eval(const struct cpn_engine *e,
+                        const struct cpn_job *job,
+                        const struct cpn_pool *pool,
+                        double kw,
+                        long double obj_sum,
+                        long double ci_sum,
+                        long double price_sum,
+                        struct eval *ev)
 {
     double slot_h = (double)e->slot_s / 3600.0;
     double e_slot = kw * slot_h;
-    double rental = (double)job->units * (double)pool->price_ucny_per_unit_h / 1e6 *
-                    ev->dur_s / 3600.0;
+    double rental =
+        (double)job->units * (double)pool->price_ucny_per_unit_h / 1e6 * ev->dur_s / 3600.0;
     double transfer = job->data_gb * (double)e->net->transfer_ucny_per_gb / 1e6;
     double elec = e_slot * (double)price_sum;
     double money = rental + elec + transfer;
@@ -163,8 +200,12 @@ static void finish_eval(const struct cpn_engine *e, const struct cpn_job *job,
 }
 
 /* Best contiguous window of pool p in [r, last]; fills ev or returns the reason. */
-static enum cpn_why scan_contiguous(const struct cpn_engine *e, const struct cpn_job *job,
-                                    int32_t p, int32_t r, int32_t last, double kw,
+static enum cpn_why scan_contiguous(const struct cpn_engine *e,
+                                    const struct cpn_job *job,
+                                    int32_t p,
+                                    int32_t r,
+                                    int32_t last,
+                                    double kw,
                                     struct eval *ev)
 {
     const struct cpn_pool *pool = &e->net->pools[p];
@@ -176,10 +217,52 @@ static enum cpn_why scan_contiguous(const struct cpn_engine *e, const struct cpn
     const double *ov = e->obj + (size_t)z * n;
     int32_t last_bad = r - 1, best_s = -1, hi = last + k;
     long double best_cost = 0;
-    bool cap_blocked = false, pow_blocked = false;
-    for (int32_t t = r; t < hi; t++) {
+    bool cap_blocked = false, pow_blocked = false, blocked = false;
+    struct zone_best *zb = &e->zbest[z];
+    const double *opd = e->obj_pre_d + (size_t)z * (n + 1);
+    double best_d = 0;
+    /* A pool whose span is free everywhere has its zone's best window: find it once per
+     * decision for all such pools of the zone (same k, fraction and span for every pool). */
+    for (int32_t t = r; t < hi && !blocked; t++)
+        blocked = (row && row[t] < job->units) || (prow && prow[t] + POWER_EPS < kw);
+    if (!blocked) {
+        if (!e->pol.shift_time) {
+            best_s = r;
+            best_cost = op[r + k - 1] - op[r] + (long double)ev->wlast * ov[r + k - 1];
+        } else if (zb->stamp == e->stamp && zb->k == k && zb->r == r && zb->last == last &&
+                   zb->wlast == ev->wlast) {
+            best_s = zb->s;
+            best_cost = zb->cost;
+        } else {
+            /* Screen in double (prefix sums rounded to double: ~1e-15 relative error), and
+             * decide near-ties exactly in long double, so ties still go to the earliest start. */
+            double wl = ev->wlast;
+            for (int32_t s0 = r; s0 <= last; s0++) {
+                double cd = opd[s0 + k - 1] - opd[s0] + wl * ov[s0 + k - 1];
+                if (best_s >= 0 && cd > best_d + 1e-9 * (fabs(best_d) + 1))
+                    continue;
+                {
+                    long double cost = op[s0 + k - 1] - op[s0] + (long double)wl * ov[s0 + k - 1];
+                    if (best_s < 0 || (!tie((double)cost, (double)best_cost) && cost < best_cost)) {
+                        best_s = s0;
+                        best_cost = cost;
+                        best_d = cd;
+                    }
+                }
+            }
+            zb->stamp = e->stamp;
+            zb->k = k;
+            zb->r = r;
+            zb->last = last;
+            zb->wlast = ev->wlast;
+            zb->s = best_s;
+            zb->cost = best_cost;
+        }
+    }
+    for (int32_t t = r; blocked && t < hi; t++) {
         int32_t s = t - k + 1;
         long double cost;
+        double cd;
         if (row && row[t] < job->units) {
             last_bad = t;
             cap_blocked = true;
@@ -189,10 +272,14 @@ static enum cpn_why scan_contiguous(const struct cpn_engine *e, const struct cpn
         }
         if (s < r || last_bad >= s)
             continue;
+        cd = opd[s + k - 1] - opd[s] + ev->wlast * ov[s + k - 1];
+        if (best_s >= 0 && cd > best_d + 1e-9 * (fabs(best_d) + 1))
+            continue; /* screened in double; near-ties are decided exactly below */
         cost = op[s + k - 1] - op[s] + (long double)ev->wlast * ov[s + k - 1];
         if (best_s < 0) {
             best_s = s;
             best_cost = cost;
+            best_d = cd;
             if (!e->pol.shift_time)
                 break;
             continue;
@@ -200,6 +287,7 @@ static enum cpn_why scan_contiguous(const struct cpn_engine *e, const struct cpn
         if (!tie((double)cost, (double)best_cost) && cost < best_cost) {
             best_s = s;
             best_cost = cost;
+            best_d = cd;
         }
     }
     if (best_s < 0)
@@ -220,8 +308,13 @@ static enum cpn_why scan_contiguous(const struct cpn_engine *e, const struct cpn
 
 /* The k cheapest free slots of pool p in [r, D) (the first k when the policy does not shift in
  * time). With runs != NULL, also writes the chosen slots as runs and their count. */
-static enum cpn_why scan_slots(struct cpn_engine *e, const struct cpn_job *job, int32_t p,
-                               int32_t r, int32_t D, double kw, struct eval *ev,
+static enum cpn_why scan_slots(struct cpn_engine *e,
+                               const struct cpn_job *job,
+                               int32_t p,
+                               int32_t r,
+                               int32_t D,
+                               double kw,
+                               struct eval *ev,
                                uint32_t *nruns)
 {
     const struct cpn_pool *pool = &e->net->pools[p];
@@ -288,19 +381,84 @@ static enum cpn_why scan_slots(struct cpn_engine *e, const struct cpn_job *job, 
     return CPN_WHY_OK;
 }
 
+/* The job's window for a run time dur: slots k, first slot r, last start (contiguous) or end of
+ * window (interruptible). The same for every pool when the duration does not depend on the pool. */
+struct window {
+    enum cpn_why why;
+    int32_t k, r, hi, span_end;
+    double dur, wlast, transfer_s;
+};
+
+static void job_window(const struct cpn_engine *e,
+                       const struct cpn_job *job,
+                       double dur,
+                       int64_t release_t,
+                       struct window *w)
+{
+    const struct cpn_network *net = e->net;
+    int64_t rel, k;
+    memset(w, 0, sizeof *w);
+    w->why = CPN_WHY_DEADLINE;
+    if (!(dur > 0) || !isfinite(dur) || dur > (double)e->nslots * (double)e->slot_s)
+        return;
+    k = (int64_t)ceil(dur / (double)e->slot_s - 1e-9);
+    if (k < 1)
+        k = 1;
+    w->k = (int32_t)k;
+    w->dur = dur;
+    w->wlast = dur / (double)e->slot_s - (double)(k - 1);
+    if (w->wlast > 1)
+        w->wlast = 1;
+    w->transfer_s =
+        job->data_gb > 0 && net->transfer_gbps > 0 ? job->data_gb * 8.0 / net->transfer_gbps : 0;
+    rel = release_t + (int64_t)ceil(w->transfer_s) - e->t0;
+    rel = rel <= 0 ? 0 : (rel + e->slot_s - 1) / e->slot_s;
+    if (rel >= e->nslots)
+        return;
+    w->r = (int32_t)rel;
+    if (!job->interruptible) {
+        int64_t last = e->nslots - k;
+        if (job->deadline_s != CPN_NO_DEADLINE) {
+            double ls = floor(((double)(job->deadline_s - e->t0) - dur) / (double)e->slot_s);
+            if (ls < (double)last)
+                last = ls < -1 ? -1 : (int64_t)ls;
+        }
+        if (last < w->r)
+            return;
+        w->hi = (int32_t)last;
+        w->span_end = (int32_t)(last + k);
+    } else {
+        int64_t D = e->nslots;
+        if (job->deadline_s != CPN_NO_DEADLINE) {
+            int64_t d = cpn_floordiv(job->deadline_s - e->t0, e->slot_s);
+            if (d < D)
+                D = d;
+        }
+        if (D - w->r < k)
+            return;
+        w->hi = (int32_t)D;
+        w->span_end = (int32_t)D;
+    }
+    w->why = CPN_WHY_OK;
+}
+
 /* The constraints that do not depend on the timelines, in order, and the job's window on pool p
- * (first slot r, last start or end of window hi, slots k, power). CPN_WHY_OK when a search is due. */
-static enum cpn_why prep_pool(const struct cpn_engine *e, const struct cpn_jobset *js,
-                              const struct cpn_job *job, int32_t p, int64_t release_t,
+ * (shared when the caller computed it once for every pool). CPN_WHY_OK when a search is due. */
+static enum cpn_why prep_pool(const struct cpn_engine *e,
+                              const struct cpn_jobset *js,
+                              const struct cpn_job *job,
+                              int32_t p,
+                              int64_t release_t,
+                              const struct window *shared,
                               struct eval *ev)
 {
     const struct cpn_network *net = e->net;
     const struct cpn_pool *pool = &net->pools[p];
     int32_t c = pool->cluster;
-    double dur;
-    int64_t rel, k;
-    memset(ev, 0, sizeof *ev);
+    struct window own;
+    const struct window *w = shared;
     ev->pool = p;
+    ev->why = CPN_WHY_OK;
     ev->rtt_ms = cpn_network_rtt(net, job->site, c);
     if (job->device[0] && strcmp(job->device, pool->device) != 0)
         return CPN_WHY_CLASS;
@@ -314,57 +472,28 @@ static enum cpn_why prep_pool(const struct cpn_engine *e, const struct cpn_jobse
         return CPN_WHY_RESIDENCY;
     if (!e->up[c])
         return CPN_WHY_DOWN;
-    dur = cpn_job_duration_on(job, pool);
-    if (!(dur > 0) || !isfinite(dur) || dur > (double)e->nslots * (double)e->slot_s)
-        return CPN_WHY_DEADLINE;
-    k = (int64_t)ceil(dur / (double)e->slot_s - 1e-9);
-    if (k < 1)
-        k = 1;
-    ev->k = (int32_t)k;
-    ev->dur_s = dur;
-    ev->wlast = dur / (double)e->slot_s - (double)(k - 1);
-    if (ev->wlast > 1)
-        ev->wlast = 1;
-    ev->transfer_s = job->data_gb > 0 && net->transfer_gbps > 0
-                         ? job->data_gb * 8.0 / net->transfer_gbps
-                         : 0;
-    rel = release_t + (int64_t)ceil(ev->transfer_s) - e->t0;
-    rel = rel <= 0 ? 0 : (rel + e->slot_s - 1) / e->slot_s;
-    if (rel >= e->nslots)
-        return CPN_WHY_DEADLINE;
-    ev->r = (int32_t)rel;
+    if (!w) {
+        job_window(e, job, cpn_job_duration_on(job, pool), release_t, &own);
+        w = &own;
+    }
+    if (w->why != CPN_WHY_OK)
+        return w->why;
+    ev->k = w->k;
+    ev->dur_s = w->dur;
+    ev->wlast = w->wlast;
+    ev->transfer_s = w->transfer_s;
+    ev->r = w->r;
+    ev->hi = w->hi;
+    ev->span_end = w->span_end;
     ev->kw = cpn_job_power_kw(job, pool, &net->clusters[c]);
     if (e->capped[c] && ev->kw > net->clusters[c].power_cap_kw)
         return CPN_WHY_POWER;
-    if (!job->interruptible) {
-        int64_t last = e->nslots - k;
-        if (job->deadline_s != CPN_NO_DEADLINE) {
-            double ls = floor(((double)(job->deadline_s - e->t0) - dur) / (double)e->slot_s);
-            if (ls < (double)last)
-                last = ls < -1 ? -1 : (int64_t)ls;
-        }
-        if (last < ev->r)
-            return CPN_WHY_DEADLINE;
-        ev->hi = (int32_t)last;
-        ev->span_end = (int32_t)(last + k);
-    } else {
-        int64_t D = e->nslots;
-        if (job->deadline_s != CPN_NO_DEADLINE) {
-            int64_t d = cpn_floordiv(job->deadline_s - e->t0, e->slot_s);
-            if (d < D)
-                D = d;
-        }
-        if (D - ev->r < k)
-            return CPN_WHY_DEADLINE;
-        ev->hi = (int32_t)D;
-        ev->span_end = (int32_t)D;
-    }
     return CPN_WHY_OK;
 }
 
 /* The timeline search of a prepared pool, then the price ceiling. */
-static enum cpn_why search_pool(struct cpn_engine *e, const struct cpn_job *job, struct eval *ev,
-                                uint32_t *nruns)
+static enum cpn_why
+search_pool(struct cpn_engine *e, const struct cpn_job *job, struct eval *ev, uint32_t *nruns)
 {
     if (!job->interruptible) {
         ev->why = scan_contiguous(e, job, ev->pool, ev->r, ev->hi, ev->kw, ev);
@@ -382,11 +511,16 @@ static enum cpn_why search_pool(struct cpn_engine *e, const struct cpn_job *job,
     return ev->why;
 }
 
-static enum cpn_why eval_pool(struct cpn_engine *e, const struct cpn_jobset *js,
-                              const struct cpn_job *job, int32_t p, int64_t release_t,
-                              struct eval *ev, uint32_t *nruns)
+static enum cpn_why eval_pool(struct cpn_engine *e,
+                              const struct cpn_jobset *js,
+                              const struct cpn_job *job,
+                              int32_t p,
+                              int64_t release_t,
+                              struct eval *ev,
+                              uint32_t *nruns)
 {
-    ev->why = prep_pool(e, js, job, p, release_t, ev);
+    memset(ev, 0, sizeof *ev);
+    ev->why = prep_pool(e, js, job, p, release_t, NULL, ev);
     if (ev->why != CPN_WHY_OK)
         return ev->why;
     return search_pool(e, job, ev, nruns);
@@ -394,29 +528,23 @@ static enum cpn_why eval_pool(struct cpn_engine *e, const struct cpn_jobset *js,
 
 /* A lower bound of a prepared pool's objective: every slot of its span costs at least the span's
  * cheapest slot (sparse-table range minimum), plus the fixed rental and transfer. */
-static double lower_bound(const struct cpn_engine *e, const struct cpn_job *job,
-                          const struct eval *ev)
+static double
+lower_bound(const struct cpn_engine *e, const struct cpn_job *job, const struct eval *ev)
 {
     const struct cpn_pool *pool = &e->net->pools[ev->pool];
-    double fixed = e->pol.money_weight *
-                   ((double)job->units * (double)pool->price_ucny_per_unit_h / 1e6 * ev->dur_s /
-                        3600.0 +
-                    job->data_gb * (double)e->net->transfer_ucny_per_gb / 1e6);
+    double fixed =
+        e->pol.money_weight *
+        ((double)job->units * (double)pool->price_ucny_per_unit_h / 1e6 * ev->dur_s / 3600.0 +
+         job->data_gb * (double)e->net->transfer_ucny_per_gb / 1e6);
     double e_slot = ev->kw * (double)e->slot_s / 3600.0;
     int32_t z = e->net->clusters[pool->cluster].zone;
     double m = eng_range_min(e, z, ev->r, ev->span_end);
     return fixed + e_slot * m * ((double)ev->k - 1.0 + ev->wlast);
 }
 
-static int eval_lb_cmp(const void *a, const void *b)
-{
-    const struct eval *x = a, *y = b;
-    if (x->lb != y->lb)
-        return x->lb < y->lb ? -1 : 1;
-    return (x->pool > y->pool) - (x->pool < y->pool);
-}
-
-static void fill_placement(const struct cpn_engine *e, const struct eval *ev, uint32_t nruns,
+static void fill_placement(const struct cpn_engine *e,
+                           const struct eval *ev,
+                           uint32_t nruns,
                            struct cpn_placement *out)
 {
     const struct cpn_pool *pool = &e->net->pools[ev->pool];
@@ -426,7 +554,8 @@ static void fill_placement(const struct cpn_engine *e, const struct eval *ev, ui
     out->start_slot = ev->start;
     out->nslots = ev->k;
     out->start_s = e->t0 + (int64_t)ev->start * e->slot_s;
-    out->end_s = e->t0 + (int64_t)ev->last * e->slot_s + (int64_t)llround(ev->wlast * (double)e->slot_s);
+    out->end_s =
+        e->t0 + (int64_t)ev->last * e->slot_s + (int64_t)llround(ev->wlast * (double)e->slot_s);
     out->nruns = nruns;
     out->runs = e->runs;
     out->duration_s = ev->dur_s;
@@ -440,8 +569,8 @@ static void fill_placement(const struct cpn_engine *e, const struct eval *ev, ui
 
 /* ---- explanations ---------------------------------------------------------------------------- */
 
-static void option_from_eval(const struct cpn_engine *e, const struct eval *ev,
-                             struct cpn_option *o)
+static void
+option_from_eval(const struct cpn_engine *e, const struct eval *ev, struct cpn_option *o)
 {
     o->pool = ev->pool;
     o->cluster = e->net->pools[ev->pool].cluster;
@@ -474,8 +603,11 @@ static void explain_note(const struct cpn_engine *e, struct explain_ctx *x, cons
     }
 }
 
-static void explain_finish(const struct cpn_engine *e, struct explain_ctx *x,
-                           const struct cpn_job *job, bool placed, struct cpn_explain *ex)
+static void explain_finish(const struct cpn_engine *e,
+                           struct explain_ctx *x,
+                           const struct cpn_job *job,
+                           bool placed,
+                           struct cpn_explain *ex)
 {
     size_t nc = e->net->nclusters, nfeas = 0;
     unsigned counts[CPN_WHY_COUNT] = { 0 };
@@ -524,9 +656,13 @@ static void explain_finish(const struct cpn_engine *e, struct explain_ctx *x,
     }
 }
 
-int cpn_engine_decide(struct cpn_engine *e, const struct cpn_jobset *js,
-                      const struct cpn_job *job, int64_t now_s, struct cpn_placement *out,
-                      struct cpn_explain *ex, struct cpn_error *err)
+int cpn_engine_decide(struct cpn_engine *e,
+                      const struct cpn_jobset *js,
+                      const struct cpn_job *job,
+                      int64_t now_s,
+                      struct cpn_placement *out,
+                      struct cpn_explain *ex,
+                      struct cpn_error *err)
 {
     const struct cpn_network *net = e->net;
     struct explain_ctx x = { NULL, NULL };
@@ -544,6 +680,7 @@ int cpn_engine_decide(struct cpn_engine *e, const struct cpn_jobset *js,
                           (long long)job->units);
     if (ensure_scratch(e, (size_t)e->nslots))
         return cpn_errorf(err, -ENOMEM, "engine: out of memory");
+    e->stamp++;
     if (job->submit_s > release_t)
         release_t = job->submit_s;
     if (now_s > release_t)
@@ -578,30 +715,55 @@ int cpn_engine_decide(struct cpn_engine *e, const struct cpn_jobset *js,
     } else {
         struct eval *cv = e->evals;
         size_t nc = 0;
+        struct window win;
+        const struct window *shared = NULL;
+        if (job->duration_s > 0) { /* the same window on every pool */
+            job_window(e, job, (double)job->duration_s, release_t, &win);
+            shared = &win;
+        }
         for (size_t i = 0; i < nlist; i++) {
-            enum cpn_why why = prep_pool(e, js, job, list[i], release_t, &cv[nc]);
+            enum cpn_why why = prep_pool(e, js, job, list[i], release_t, shared, &cv[nc]);
             if (why == CPN_WHY_LATENCY)
                 break; /* the list is sorted by RTT: every further pool is farther */
             if (why == CPN_WHY_OK)
                 nc++;
         }
-        if (e->pol.rank == CPN_RANK_OBJECTIVE && nc > 1) {
-            for (size_t i = 0; i < nc; i++)
-                cv[i].lb = lower_bound(e, job, &cv[i]);
-            qsort(cv, nc, sizeof *cv, eval_lb_cmp);
-        }
-        for (size_t i = 0; i < nc; i++) {
-            if (have && e->pol.rank == CPN_RANK_OBJECTIVE && cv[i].lb > best.objective &&
-                !tie(cv[i].lb, best.objective))
-                break; /* sorted by lower bound: no further pool can win */
-            if (search_pool(e, job, &cv[i], NULL) != CPN_WHY_OK)
-                continue;
-            if (!have || better(e, &cv[i], &best)) {
-                best = cv[i];
-                have = true;
+        if (e->pol.rank == CPN_RANK_OBJECTIVE) {
+            /* Search pools in order of their lower bounds (a binary heap: usually only some of
+             * them are searched before the next bound exceeds the best objective found). */
+            struct lb_item *h = e->heap;
+            size_t hn = nc;
+            for (size_t i = 0; i < nc; i++) {
+                h[i].lb = lower_bound(e, job, &cv[i]);
+                h[i].pool = cv[i].pool;
+                h[i].idx = (uint32_t)i;
             }
-            if (e->pol.rank == CPN_RANK_START_LATENCY && best.start == best.r)
-                break; /* starts at once on the nearest pool that can: nothing beats it */
+            for (size_t i = nc / 2; i-- > 0;)
+                heap_down(h, hn, i);
+            while (hn > 0) {
+                struct lb_item top = h[0];
+                struct eval *pe = &cv[top.idx];
+                if (have && top.lb > best.objective && !tie(top.lb, best.objective))
+                    break; /* no pool left can win */
+                h[0] = h[--hn];
+                heap_down(h, hn, 0);
+                if (search_pool(e, job, pe, NULL) == CPN_WHY_OK &&
+                    (!have || better(e, pe, &best))) {
+                    best = *pe;
+                    have = true;
+                }
+            }
+        } else {
+            for (size_t i = 0; i < nc; i++) {
+                if (search_pool(e, job, &cv[i], NULL) != CPN_WHY_OK)
+                    continue;
+                if (!have || better(e, &cv[i], &best)) {
+                    best = cv[i];
+                    have = true;
+                }
+                if (best.start == best.r)
+                    break; /* starts at once on the nearest pool that can: nothing beats it */
+            }
         }
     }
     if (!have) {

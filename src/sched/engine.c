@@ -18,6 +18,7 @@ void cpn_engine_destroy(struct cpn_engine *e)
     cpn_free(e->ci);
     cpn_free(e->price);
     cpn_free(e->obj_pre);
+    cpn_free(e->obj_pre_d);
     cpn_free(e->ci_pre);
     cpn_free(e->price_pre);
     cpn_free(e->free_units);
@@ -30,6 +31,8 @@ void cpn_engine_destroy(struct cpn_engine *e)
     cpn_free(e->runs);
     cpn_free(e->slots);
     cpn_free(e->evals);
+    cpn_free(e->heap);
+    cpn_free(e->zbest);
     cpn_free(e->st);
     cpn_free(e);
 }
@@ -92,6 +95,7 @@ int eng_load_signals(struct cpn_engine *e, struct cpn_error *err)
             price[t] = p;
             obj[t] = e->pol.money_weight * p + e->pol.carbon_cny_per_kg * c / 1000.0;
             op[t + 1] = op[t] + obj[t];
+            e->obj_pre_d[z * (n + 1) + t + 1] = (double)op[t + 1];
             cp[t + 1] = cp[t] + c;
             pp[t + 1] = pp[t] + p;
         }
@@ -158,7 +162,8 @@ static int build_candidates(struct cpn_engine *e)
     return 0;
 }
 
-int cpn_engine_create(const struct cpn_engine_config *cfg, struct cpn_engine **out,
+int cpn_engine_create(const struct cpn_engine_config *cfg,
+                      struct cpn_engine **out,
                       struct cpn_error *err)
 {
     const struct cpn_network *net = cfg->net;
@@ -191,6 +196,7 @@ int cpn_engine_create(const struct cpn_engine_config *cfg, struct cpn_engine **o
     e->ci = cpn_calloc(nz * n, sizeof *e->ci);
     e->price = cpn_calloc(nz * n, sizeof *e->price);
     e->obj_pre = cpn_calloc(nz * (n + 1), sizeof *e->obj_pre);
+    e->obj_pre_d = cpn_calloc(nz * (n + 1), sizeof *e->obj_pre_d);
     e->ci_pre = cpn_calloc(nz * (n + 1), sizeof *e->ci_pre);
     e->price_pre = cpn_calloc(nz * (n + 1), sizeof *e->price_pre);
     e->free_units = cpn_calloc(net->npools * n, sizeof *e->free_units);
@@ -198,8 +204,10 @@ int cpn_engine_create(const struct cpn_engine_config *cfg, struct cpn_engine **o
     e->power_free = cpn_calloc(net->nclusters * n, sizeof *e->power_free);
     e->capped = cpn_calloc(net->nclusters, sizeof *e->capped);
     e->up = cpn_calloc(net->nclusters, sizeof *e->up);
-    if (!e->obj || !e->ci || !e->price || !e->obj_pre || !e->ci_pre || !e->price_pre ||
-        !e->free_units || !e->unlimited || !e->power_free || !e->capped || !e->up) {
+    e->zbest = cpn_calloc(nz, sizeof *e->zbest);
+    if (!e->zbest || !e->obj_pre_d || !e->obj || !e->ci || !e->price || !e->obj_pre || !e->ci_pre ||
+        !e->price_pre || !e->free_units || !e->unlimited || !e->power_free || !e->capped ||
+        !e->up) {
         cpn_engine_destroy(e);
         return cpn_errorf(err, -ENOMEM, "engine: out of memory for %zu slots", n);
     }
@@ -259,8 +267,11 @@ int64_t cpn_engine_free_units(const struct cpn_engine *e, int32_t pool, int32_t 
 }
 
 /* Adds sign x (units, power) to every slot of the placement at or after from_slot. */
-static void apply(struct cpn_engine *e, const struct cpn_job *job, const struct cpn_placement *p,
-                  int sign, int32_t from_slot)
+static void apply(struct cpn_engine *e,
+                  const struct cpn_job *job,
+                  const struct cpn_placement *p,
+                  int sign,
+                  int32_t from_slot)
 {
     const struct cpn_network *net = e->net;
     const struct cpn_pool *pool = &net->pools[p->pool];
@@ -288,17 +299,21 @@ static void apply(struct cpn_engine *e, const struct cpn_job *job, const struct 
     }
 }
 
-int cpn_engine_commit(struct cpn_engine *e, const struct cpn_job *job,
+int cpn_engine_commit(struct cpn_engine *e,
+                      const struct cpn_job *job,
                       const struct cpn_placement *p)
 {
-    if (p->pool < 0 || (size_t)p->pool >= e->net->npools || p->cluster != e->net->pools[p->pool].cluster)
+    if (p->pool < 0 || (size_t)p->pool >= e->net->npools ||
+        p->cluster != e->net->pools[p->pool].cluster)
         return -EINVAL;
     apply(e, job, p, +1, 0);
     return 0;
 }
 
-void cpn_engine_release(struct cpn_engine *e, const struct cpn_job *job,
-                        const struct cpn_placement *p, int32_t from_slot)
+void cpn_engine_release(struct cpn_engine *e,
+                        const struct cpn_job *job,
+                        const struct cpn_placement *p,
+                        int32_t from_slot)
 {
     if (p->pool < 0 || (size_t)p->pool >= e->net->npools)
         return;

@@ -7,6 +7,14 @@
 
 #include "cpnet/sched.h"
 
+/* A zone's best unobstructed contiguous window in the current decision (see scan_contiguous). */
+struct zone_best {
+    uint64_t stamp; /* the decision it belongs to */
+    int32_t k, r, last, s;
+    double wlast;
+    long double cost;
+};
+
 /* A slot with its decision cost, for choosing the cheapest slots of an interruptible job. */
 struct cpn_slot_cost {
     double cost;
@@ -29,6 +37,7 @@ struct cpn_engine {
     double *ci;
     double *price;
     long double *obj_pre;
+    double *obj_pre_d; /* obj_pre rounded to double, for fast screening */
     long double *ci_pre;
     long double *price_pre;
 
@@ -52,6 +61,10 @@ struct cpn_engine {
     size_t slots_cap;
     void *evals; /* per-pool evaluations of one decision (struct eval, decide.c) */
     size_t evals_cap;
+    struct zone_best *zbest; /* per zone */
+    uint64_t stamp;          /* decisions made, to date the zbest entries */
+    void *heap;              /* lower-bound heap of one decision (struct lb_item, decide.c) */
+    size_t heap_cap;
 
     /* Sparse table of range minima of obj per zone: level l, zone z, slot t at
      * st[(l * nzones + z) * nslots + t] = min obj[t .. t + 2^l). NULL when it would be too large;
