@@ -124,6 +124,14 @@ int cpn_executor_local_create(const char *state_dir,
 int cpn_executor_slurm_create(const char *state_dir,
                               struct cpn_executor **out,
                               struct cpn_error *err);
+/* Slot boundaries of an interruptible job on Slurm (docs/agent-slurm.md). interrupt ends the
+ * current run of the job's Slurm job and keeps it queued but held (scontrol requeuehold; a
+ * pending job is held), so that its units are free until resume releases it and makes it
+ * eligible at once (scontrol release; scontrol update StartTime=now). The job must have been
+ * submitted as interruptible (--requeue). 0; CPN_EREF when Slurm has no job for the id;
+ * CPN_EFIELD when the job is already finished; CPN_EUSAGE when x is not the Slurm executor. */
+int cpn_executor_slurm_interrupt(struct cpn_executor *x, const char *job_id, struct cpn_error *err);
+int cpn_executor_slurm_resume(struct cpn_executor *x, const char *job_id, struct cpn_error *err);
 void cpn_executor_destroy(struct cpn_executor *x);
 
 /* Options of the local executor (cpn_executor_local_configure); zero fields keep the defaults. */

@@ -28,5 +28,6 @@ int cpn_cmd_explain(int argc, char **argv);
 int cpn_cmd_quote(int argc, char **argv);
 int cpn_cmd_clusters(int argc, char **argv);
 int cpn_cmd_signals(int argc, char **argv);
+int cpn_cmd_agent(int argc, char **argv);
 
 #endif

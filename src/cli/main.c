@@ -28,6 +28,7 @@ static const struct subcommand commands[] = {
     { "quote", cpn_cmd_quote, "price a job without submitting it" },
     { "clusters", cpn_cmd_clusters, "list a platform's clusters" },
     { "signals", cpn_cmd_signals, "list a platform's grid signals" },
+    { "agent", cpn_cmd_agent, "run a cluster's agent: telemetry, assignments, executor" },
 };
 
 static void usage(FILE *f)
