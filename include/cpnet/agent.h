@@ -163,6 +163,8 @@ struct cpn_agent_config {
     int poll_wait_s;           /* long-poll wait; 0 = 25 (at most 60) */
     int horizon_s;             /* assignments horizon in platform seconds; 0 = the platform's */
     bool register_cluster;     /* PUT the cluster with its pools before the first report */
+    bool pools_from_platform;  /* advertise the pools the platform records for the cluster (a
+                                * demo's stand-in for a reference cluster; local executor) */
     bool once;                 /* one telemetry and one assignments round, then return */
     int max_jobs;              /* local executor concurrency; 0 = from the pools' units */
     const char *powercap_dir;  /* RAPL root; NULL = /sys/class/powercap */

@@ -16,6 +16,7 @@
 struct cpn_serve_config {
     const char *network_path; /* the base network (JSON); registrations are stored overlays */
     const char *data_dir;     /* the store's directory (created when absent) */
+    const char *signals_dir;  /* optional: <zone>.<kind>.csv series loaded (and stored) at start */
     const char *listen;       /* "127.0.0.1:8080" */
     const char *policy;       /* "green" by default */
     struct cpn_clock clock;   /* real clock in production, a test clock in tests */

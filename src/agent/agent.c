@@ -75,6 +75,7 @@ struct agent {
     double pue;
     bool pue_set;
     bool have_info;
+    size_t pools_cap; /* capacity of conf.pools when --pools-from-platform grows it */
 
     double interval_s;
     int poll_wait_s;
@@ -760,6 +761,64 @@ static void apply_conf_pool(struct cpn_agent_pool *p, const struct agt_pool_conf
         p->total = p->available = c->p.total;
 }
 
+static void fill_from_platform(struct cpn_agent_pool *p, unsigned set, const json_t *v);
+
+/* --pools-from-platform: the pools the platform records for this cluster become the pools the
+ * agent advertises (as if a config file named them), so one host can stand in for a reference
+ * cluster in a demo. Waits for the platform (with the usual backoff) until it answers. */
+static int pools_from_platform(struct agent *a, struct cpn_error *err)
+{
+    struct agt_reply r;
+    const json_t *pools, *v;
+    size_t i;
+    for (;;) {
+        int rc = call(a, "GET", a->base, NULL, 15, &r);
+        if (rc == 0 && r.status == 200)
+            break;
+        agt_reply_free(&r);
+        if (rc == -EINTR || *a->stop)
+            return cpn_errorf(err, -EINTR, "stopped before the platform answered");
+        if (rc == 0)
+            return cpn_errorf(err, CPN_EREF,
+                              "--pools-from-platform: the platform answered %ld "
+                              "for cluster %s",
+                              r.status, a->cfg->cluster);
+        {
+            struct timespec ts = { 0, 200 * 1000000L };
+            nanosleep(&ts, NULL);
+        }
+    }
+    pools = json_object_get(r.json, "pools");
+    json_array_foreach(pools, i, v)
+    {
+        struct agt_pool_conf *c;
+        enum cpn_class cls;
+        const json_t *u = json_object_get(v, "units");
+        if (!jstr(v, "id"))
+            continue;
+        if (cpn_grow(&a->conf.pools, &a->pools_cap, a->conf.npools + 1, sizeof *a->conf.pools)) {
+            agt_reply_free(&r);
+            return cpn_errorf(err, -ENOMEM, "out of memory");
+        }
+        c = &a->conf.pools[a->conf.npools++];
+        memset(c, 0, sizeof *c);
+        cpn_strlcpy(c->p.id, jstr(v, "id"), sizeof c->p.id);
+        c->p.total = json_is_integer(u) ? (int64_t)json_integer_value(u) : 1000000;
+        c->p.available = c->p.total;
+        c->set = AGT_PF_UNITS;
+        if (jstr(v, "class") && cpn_class_parse(jstr(v, "class"), &cls) == 0) {
+            c->p.cls = cls;
+            c->set |= AGT_PF_CLASS;
+        }
+        fill_from_platform(&c->p, c->set, v);
+        c->set |= AGT_PF_DEVICE | AGT_PF_TFLOPS | AGT_PF_WATTS_IDLE | AGT_PF_WATTS_BUSY |
+                  AGT_PF_MEM | AGT_PF_PRICE;
+    }
+    agt_reply_free(&r);
+    logf_(a, "advertising the platform's %zu pools of cluster %s", a->conf.npools, a->cfg->cluster);
+    return 0;
+}
+
 static int setup_pools(struct agent *a, struct cpn_error *err)
 {
     const char *file = a->cfg->config_path ? a->cfg->config_path : "the agent config";
@@ -1021,6 +1080,10 @@ static int setup(struct agent *a, struct cpn_error *err)
     } else {
         return cpn_errorf(err, CPN_EUSAGE, "executor '%s': expected local or slurm", cfg->executor);
     }
+    if ((rc = agt_http_open(cfg->platform, cfg->token, a->stop, &a->http, err)))
+        return rc;
+    if (cfg->pools_from_platform && (rc = pools_from_platform(a, err)))
+        return rc;
     if ((rc = setup_pools(a, err)))
         return rc;
     if (!strcmp(a->exec->ops->name, "local")) {
@@ -1055,8 +1118,6 @@ static int setup(struct agent *a, struct cpn_error *err)
         if (a->exec->ops->list(a->exec, on_known, a, &e))
             logf_(a, "the %s executor could not list its tasks: %s", a->exec->ops->name, e.msg);
     }
-    if ((rc = agt_http_open(cfg->platform, cfg->token, a->stop, &a->http, err)))
-        return rc;
     return 0;
 }
 

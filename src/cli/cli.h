@@ -20,6 +20,7 @@ int cpn_cmd_gen(int argc, char **argv);
 int cpn_cmd_explain_job(int argc, char **argv);
 int cpn_cmd_token(int argc, char **argv);
 int cpn_cmd_serve(int argc, char **argv);
+int cpn_cmd_watch(int argc, char **argv);
 int cpn_cmd_submit(int argc, char **argv);
 int cpn_cmd_jobs(int argc, char **argv);
 int cpn_cmd_job(int argc, char **argv);

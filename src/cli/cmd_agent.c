@@ -16,7 +16,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: cpnet agent --platform URL --token FILE --cluster ID [--executor local|slurm]\n"
             "                   [--config FILE] [--state-dir DIR] [--interval S] [--poll-wait S]\n"
-            "                   [--horizon S] [--max-jobs N] [--register] [--once]\n"
+            "                   [--horizon S] [--max-jobs N] [--register] [--pools-from-platform]\n"
+            "                   [--once]\n"
             "Runs the agent of cluster ID: reports telemetry to the platform, long-polls it for\n"
             "assignments, runs them through the executor and reports their state and usage.\n"
             "  --platform URL   the platform (default: CPNET_ADDR)\n"
@@ -32,6 +33,7 @@ static void usage(FILE *f)
             "  --max-jobs N     local executor: tasks at once (default: the pools' units, <= "
             "256)\n"
             "  --register       register the cluster and its pools (PUT /v1/clusters/ID) first\n"
+            "  --pools-from-platform  advertise the pools the platform records for the cluster\n"
             "  --once           one assignments round and one telemetry report, then exit\n");
 }
 
@@ -104,6 +106,10 @@ int cpn_cmd_agent(int argc, char **argv)
         }
         if (!strcmp(a, "--register")) {
             cfg.register_cluster = true;
+            continue;
+        }
+        if (!strcmp(a, "--pools-from-platform")) {
+            cfg.pools_from_platform = true;
             continue;
         }
         if (!strcmp(a, "--once")) {

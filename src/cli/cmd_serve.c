@@ -15,7 +15,7 @@ static void usage(FILE *f)
 {
     fprintf(
         f,
-        "usage: cpnet serve --network FILE --data-dir DIR [--listen 127.0.0.1:8080]\n"
+        "usage: cpnet serve --network FILE --data-dir DIR [--listen 127.0.0.1:8080] [--signals DIR]\n"
         "                   [--policy green] [--threads N] [--horizon-days 14]\n"
         "                   [--rate-limit REQ_PER_S] [--rate-burst N] [--telemetry-timeout S]\n"
         "                   [--default-slack-hours 48] [--clock-speed X] [--print-routes]\n"
@@ -78,6 +78,8 @@ int cpn_cmd_serve(int argc, char **argv)
             cfg.network_path = v;
         else if (!strcmp(a, "--data-dir"))
             cfg.data_dir = v;
+        else if (!strcmp(a, "--signals"))
+            cfg.signals_dir = v;
         else if (!strcmp(a, "--listen"))
             cfg.listen = v;
         else if (!strcmp(a, "--policy"))

@@ -20,6 +20,7 @@ static const struct subcommand commands[] = {
     { "place", cpn_cmd_explain_job, "place one job on a network and explain the decision" },
     { "serve", cpn_cmd_serve, "run the platform service (REST API, store, placement loop)" },
     { "token", cpn_cmd_token, "create, list and revoke API tokens" },
+    { "watch", cpn_cmd_watch, "a live view: jobs by hub and state, green share, carbon saved" },
     { "submit", cpn_cmd_submit, "submit jobs to a platform (CPNET_ADDR, CPNET_TOKEN)" },
     { "jobs", cpn_cmd_jobs, "list a platform's jobs" },
     { "job", cpn_cmd_job, "show one job" },

@@ -179,6 +179,9 @@ void srv_job_write(const struct cpn_server *s, const struct srv_job *j, struct c
     if (j->placed) {
         cpn_buf_puts(b, ",\"placement\":");
         srv_placement_write(s, &j->pl, b);
+        /* two job-level figures beside the placement (kept out of it: quotes share that shape) */
+        cpn_buf_printf(b, ",\"green_share\":%.6g,\"nearest_carbon_kg\":%.9g", j->green_share,
+                       j->nearest_carbon_kg);
     }
     if (j->reason[0])
         buf_key_str(b, "reason", j->reason);

@@ -147,6 +147,8 @@ static int load_one(void *ctx, const struct cpn_store_job *rec)
         cpn_strlcpy(j->name, json_string_value(json_object_get(doc, "name")), sizeof j->name);
     if (json_is_string(json_object_get(doc, "reason")))
         cpn_strlcpy(j->reason, json_string_value(json_object_get(doc, "reason")), sizeof j->reason);
+    j->green_share = json_number_value(json_object_get(doc, "green_share"));
+    j->nearest_carbon_kg = json_number_value(json_object_get(doc, "nearest_carbon_kg"));
     j->created_s = rec->created_s;
     j->updated_s = rec->updated_s;
     j->cancelled_s = jtime(doc, "cancelled");

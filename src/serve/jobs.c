@@ -98,6 +98,34 @@ static bool dynamic_reason(enum cpn_why w)
 
 /* Decides (and when commit, commits) a placement for j now. Returns 0 placed, CPN_EINFEASIBLE
  * with ex filled, or -ENOMEM. */
+/* The green share of the supply over the placement's slots (by the decision signals), and the
+ * carbon of the lowest-latency feasible option of the decision: today's practice, the baseline
+ * the platform reports its savings against. */
+static void
+placement_green(const struct cpn_server *s, struct srv_job *j, const struct cpn_explain *ex)
+{
+    const struct cpn_placement *p = &j->pl;
+    int64_t t0 = cpn_engine_t0(s->eng), slot = s->net->slot_s;
+    int32_t z = s->net->clusters[p->cluster].zone;
+    struct cpn_slot_run one = { p->start_slot, p->nslots };
+    const struct cpn_slot_run *runs = p->nruns > 1 ? p->runs : &one;
+    uint32_t nr = p->nruns > 1 ? p->nruns : 1;
+    double sum = 0, n = 0, best_lat = 0;
+    for (uint32_t r = 0; r < nr; r++)
+        for (int32_t t = runs[r].start; t < runs[r].start + runs[r].len; t++) {
+            sum +=
+                cpn_signals_value(s->sig, s->net, z, CPN_SIG_GREEN, t0 + (int64_t)t * slot, true);
+            n++;
+        }
+    j->green_share = n > 0 ? sum / n : 0;
+    j->nearest_carbon_kg = p->carbon_kg;
+    for (uint32_t i = 0; ex && i < ex->n; i++)
+        if (ex->opts[i].why == CPN_WHY_OK && (best_lat == 0 || ex->opts[i].latency_ms < best_lat)) {
+            best_lat = ex->opts[i].latency_ms;
+            j->nearest_carbon_kg = ex->opts[i].carbon_kg;
+        }
+}
+
 static int place(struct cpn_server *s,
                  struct srv_job *j,
                  struct cpn_explain *ex,
@@ -115,6 +143,7 @@ static int place(struct cpn_server *s,
         cpn_engine_commit(s->eng, &j->spec, out);
         if (keep_placement(j, out))
             return -ENOMEM;
+        placement_green(s, j, ex);
     }
     return rc;
 }

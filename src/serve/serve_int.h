@@ -63,7 +63,9 @@ struct srv_job {
     int32_t *allowed;
     int64_t created_s, updated_s, cancelled_s;
     bool placed;
-    struct cpn_placement pl; /* pl.runs points at runs when pl.nruns > 1 */
+    struct cpn_placement pl;  /* pl.runs points at runs when pl.nruns > 1 */
+    double green_share;       /* energy-weighted green share of the supply over its slots */
+    double nearest_carbon_kg; /* carbon of the nearest feasible option: what "nearest" would emit */
     struct cpn_slot_run *runs;
     char reason[256];      /* why it is queued */
     char *command;         /* what the agent runs (NULL: the executor's placeholder) */
@@ -264,6 +266,8 @@ void srv_signal_put(struct cpn_server *s, struct srv_cmd *c, const struct srv_pr
 void srv_cas_best(struct cpn_server *s, struct srv_cmd *c);
 void srv_cas_forecast(struct cpn_server *s, struct srv_cmd *c);
 int srv_signals_load(struct cpn_server *s, struct cpn_error *err);
+/* Loads <zone>.<kind>.csv files of dir as actual series and stores them (serve --signals). */
+int srv_signals_import_dir(struct cpn_server *s, const char *dir, struct cpn_error *err);
 
 /* metrics.c */
 void srv_metrics(struct cpn_server *s, struct srv_cmd *c);

@@ -130,6 +130,7 @@ int cpn_server_start(const struct cpn_serve_config *cfg,
     cpn_rng_seed(&s->rng, seed);
     s->started_s = srv_now_s(s);
     if ((rc = cpn_store_open(cfg->data_dir, &s->store, err)) || (rc = load_network(s, err)) ||
+        (cfg->signals_dir && (rc = srv_signals_import_dir(s, cfg->signals_dir, err))) ||
         (rc = operator_token(s, err)) || (rc = srv_engine_rebuild(s, srv_now_s(s), err)) ||
         (rc = srv_jobs_load(s, err))) {
         server_free(s);

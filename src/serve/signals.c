@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "serve_int.h"
 
@@ -446,4 +447,37 @@ void srv_cas_forecast(struct cpn_server *s, struct srv_cmd *c)
         json_array_append_new(a, o);
     }
     srv_json(c, 200, a);
+}
+
+int srv_signals_import_dir(struct cpn_server *s, const char *dir, struct cpn_error *err)
+{
+    size_t loaded = 0;
+    int rc;
+    if ((rc = cpn_store_begin(s->store, err)))
+        return rc;
+    for (size_t z = 0; z < s->net->nzones; z++)
+        for (int k = 0; k < CPN_SIG_COUNT; k++) {
+            char path[4096], key[CPN_ID_MAX + 32];
+            struct cpn_buf b = { .limit = 64u << 20 };
+            snprintf(path, sizeof path, "%s/%s.%s.csv", dir, s->net->zones[z].id,
+                     cpn_signal_kind_name((enum cpn_signal_kind)k));
+            if (access(path, R_OK) != 0)
+                continue;
+            snprintf(key, sizeof key, "%s.%s.actual", s->net->zones[z].id,
+                     cpn_signal_kind_name((enum cpn_signal_kind)k));
+            if ((rc = cpn_buf_read_file(&b, path, err)) ||
+                (rc = set_series(s, (int32_t)z, (enum cpn_signal_kind)k, false, b.data, b.len,
+                                 err)) ||
+                (rc = cpn_store_doc_put(s->store, "signal", key, srv_now_s(s), b.data, err))) {
+                cpn_buf_free(&b);
+                cpn_store_rollback(s->store);
+                return rc;
+            }
+            cpn_buf_free(&b);
+            loaded++;
+        }
+    if ((rc = cpn_store_commit(s->store, err)))
+        return rc;
+    fprintf(s->log, "cpnet serve: loaded %zu signal series from %s\n", loaded, dir);
+    return 0;
 }
