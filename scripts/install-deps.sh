@@ -3,7 +3,7 @@
 # Installs the Debian packages cpnet builds and tests with, when one is missing (docs/dependencies.md
 # says why each is needed). Runs as root on Debian 12; elsewhere it only reports what is missing.
 set -eu
-pkgs="gcc make pkg-config libjansson-dev libglpk-dev libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev clang"
+pkgs="gcc make pkg-config libjansson-dev libglpk-dev libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev clang libclang-rt-14-dev clang-format"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
