@@ -97,18 +97,33 @@ bench: deps
 	@$(MAKE) --no-print-directory $(BIN) $(BENCH_BIN)
 	@CPNET_BIN=$(abspath $(BIN)) CPNET_BUILD=$(abspath $(BUILD)) sh scripts/bench.sh
 
-# libFuzzer harnesses (clang): each tests/fuzz/fuzz_X.c runs FUZZ_SECONDS on its seed corpus.
+# libFuzzer harnesses (clang): the library is built once with coverage instrumentation
+# (build/fuzz/libcpnet-fuzz.a), then each tests/fuzz/fuzz_X.c is linked against it and runs
+# FUZZ_SECONDS on its seed corpus (tests/fuzz/corpus/fuzz_X) plus what it finds.
 FUZZ_SECONDS ?= 20
-FUZZ_FLAGS := -std=c17 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=fuzzer,address,undefined \
-              -Iinclude -Isrc $(PKG_CFLAGS)
+FUZZ_CFLAGS := -std=c17 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+               -Iinclude -Isrc $(PKG_CFLAGS)
+FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC (fuzz) $<"; clang $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+build/fuzz/libcpnet-fuzz.a: $(FUZZ_OBJ)
+	@rm -f $@ && ar rcs $@ $^
+
+build/fuzz/%: tests/fuzz/%.c build/fuzz/libcpnet-fuzz.a
+	@echo "  LD (fuzz) $@"; clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+	    build/fuzz/libcpnet-fuzz.a $(PKG_LIBS)
+
 fuzz: deps
-	@mkdir -p build/fuzz
-	@set -e; for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-	  clang $(FUZZ_FLAGS) -o build/fuzz/$$n $$f $(LIB_SRC) $(PKG_LIBS); \
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); \
 	  mkdir -p build/fuzz/$$n.corpus; \
 	  if [ -d tests/fuzz/corpus/$$n ]; then cp -r tests/fuzz/corpus/$$n/. build/fuzz/$$n.corpus/; fi; \
 	  echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
-	  build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build/fuzz/$$n.corpus \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build/fuzz/$$n.corpus \
 	    >build/fuzz/$$n.log 2>&1 || { tail -n 40 build/fuzz/$$n.log; exit 1; }; \
 	  grep -E '^Done|#[0-9]+.*DONE' build/fuzz/$$n.log | tail -n 1; done
 
@@ -129,4 +144,5 @@ install: $(BIN)
 clean:
 	rm -rf build
 
+-include $(FUZZ_OBJ:.o=.d)
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(HARNESS:.o=.d) $(TEST_BIN:$(BUILD)/tests/%=$(BUILD)/obj/tests/%.d)
