@@ -83,19 +83,34 @@ BEGIN {
     printf "  \"bytes_per_job\": %.0f\n", yrss * 1024 / yj
     printf "}\n"
 }' >"$B/bench.json.tmp"
-# quality figures from the JSON report (python-free: jansson writes one key per line with indent)
-python3 - "$W/quality.json" "$B/bench.json.tmp" "$B/../build/bench.json" 2>/dev/null <<'PY' || cp "$B/bench.json.tmp" build/bench.json
-import json, sys
-q = json.load(open(sys.argv[1]))["policies"]
-b = json.load(open(sys.argv[2]))
-g, o, n = q["green"], q["optimal"], q["nearest"]
-b["quality_green_carbon_kg"] = g["carbon_kg"]
-b["quality_optimal_carbon_kg"] = o["carbon_kg"]
-b["quality_nearest_carbon_kg"] = n["carbon_kg"]
-b["quality_green_vs_optimal_carbon_pct"] = round(100 * (g["carbon_kg"] / o["carbon_kg"] - 1), 3)
-b["quality_green_vs_nearest_carbon_pct"] = round(100 * (g["carbon_kg"] / n["carbon_kg"] - 1), 3)
-b["quality_green_violations"] = g["violations"]
-json.dump(b, open("build/bench.json", "w"), indent=2)
-PY
+# quality figures from the JSON report (one key per line: awk keeps the policy it is in)
+qv() { awk -v pol="$1" -v key="$2" '
+    $0 ~ "^    \"" pol "\": *\\{" { inpol = 1; next }
+    inpol && /^    \}/ { inpol = 0 }
+    inpol { k = $1; gsub(/[",:]/, "", k); if (k == key) { v = $2; gsub(/,/, "", v); print v; exit } }
+' "$W/quality.json"; }
+gc=$(qv green carbon_kg); oc=$(qv optimal carbon_kg); nc=$(qv nearest carbon_kg); gv=$(qv green violations)
+awk -v gc="$gc" -v oc="$oc" -v nc="$nc" -v gv="$gv" '
+    { lines[NR] = $0 }
+    END {
+        for (i = 1; i < NR; i++) {
+            l = lines[i]
+            if (i == NR - 1) l = l ","
+            print l
+        }
+        printf "  \"quality_green_carbon_kg\": %s,\n", gc
+        printf "  \"quality_optimal_carbon_kg\": %s,\n", oc
+        printf "  \"quality_nearest_carbon_kg\": %s,\n", nc
+        printf "  \"quality_green_vs_optimal_carbon_pct\": %.3f,\n", 100 * (gc / oc - 1)
+        printf "  \"quality_green_vs_nearest_carbon_pct\": %.3f,\n", 100 * (gc / nc - 1)
+        printf "  \"quality_green_violations\": %s\n}\n", gv
+    }' "$B/bench.json.tmp" >build/bench.json
+rm -f "$B/bench.json.tmp"
+say "== the API: durable submissions through cpnet serve"
+BENCH_JSON=build/bench.json sh scripts/bench-api.sh
+if [ -f scripts/bench-slurm.sh ]; then
+    say "== Slurm: sbatch directly against cpnet (API -> placement -> agent -> Slurm)"
+    BENCH_JSON=build/bench.json sh scripts/bench-slurm.sh || say "bench-slurm: skipped or failed (see above)"
+fi
 say "== build/bench.json"
 cat build/bench.json
