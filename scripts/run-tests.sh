@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# Runs every test binary given as an argument and every tests/*/*.sh script, collects each suite's
+# Runs every test binary given as an argument and every tests/*/*.sh script (but *-up.sh helpers), collects each suite's
 # closing line "<suite>: N passed, N failed" and prints the aggregate "check: N passed, N failed".
 # A suite that crashes or prints no closing line counts as one failure.
 set -u
@@ -28,7 +28,11 @@ run_one() {
     echo "$line"
 }
 for t in "$@"; do run_one "$t" "$t"; done
-for s in tests/*/*.sh; do [ -f "$s" ] && run_one "$s" sh "$s"; done
+# every tests/<component>/*.sh is a test script, except the *-up.sh setup helpers they call
+for s in tests/*/*.sh; do
+    case "$s" in *-up.sh) continue ;; esac
+    [ -f "$s" ] && run_one "$s" sh "$s"
+done
 [ "$skip" != 0 ] && echo "check: $skip skipped (see SKIP lines above)"
 echo "check: $pass passed, $fail failed"
 [ "$fail" = 0 ]
