@@ -608,12 +608,12 @@ static int replan_cmp(const void *a, const void *b)
 void srv_replan(struct cpn_server *s, const char *why)
 {
     int64_t now = srv_now_s(s);
-    struct srv_job **todo = cpn_calloc(s->njobs + 1, sizeof *todo);
+    struct srv_job **pending = cpn_calloc(s->njobs + 1, sizeof *pending);
     struct cpn_explain *ex = cpn_calloc(1, sizeof *ex);
     size_t n = 0, moved = 0;
-    if (!todo || !ex) {
+    if (!pending || !ex) {
         fprintf(s->log, "cpnet serve: re-plan (%s) skipped: out of memory\n", why);
-        cpn_free(todo);
+        cpn_free(pending);
         cpn_free(ex);
         return;
     }
@@ -631,11 +631,11 @@ void srv_replan(struct cpn_server *s, const char *why)
             memset(&j->exec, 0, sizeof j->exec);
             j->exec.cluster = -1;
         }
-        todo[n++] = j;
+        pending[n++] = j;
     }
-    qsort(todo, n, sizeof *todo, replan_cmp);
+    qsort(pending, n, sizeof *pending, replan_cmp);
     for (size_t i = 0; i < n; i++) {
-        struct srv_job *j = todo[i];
+        struct srv_job *j = pending[i];
         struct cpn_placement old = j->pl, p;
         bool was = j->state == SJ_PLACED;
         struct cpn_error err = { 0 };
@@ -663,6 +663,6 @@ void srv_replan(struct cpn_server *s, const char *why)
     if (n)
         fprintf(s->log, "cpnet serve: re-planned %zu pending jobs after %s; %zu changed\n", n, why,
                 moved);
-    cpn_free(todo);
+    cpn_free(pending);
     cpn_free(ex);
 }
