@@ -57,7 +57,7 @@ year_rss=$(kv "$W/sim-year.json.rss" maxrss_kib)
 say "year: $year_jobs jobs in $year_s s, peak RSS $year_rss KiB"
 
 say "== quality on the reference week: green against the LP bound (optimal) and nearest"
-"$BIN" gen demand --network "$NET" --seed 3 --days 7 --jobs-per-day "${QUALITY_JOBS_PER_DAY:-150}" \
+"$BIN" gen demand --network "$NET" --seed 3 --days 7 --jobs-per-day "${QUALITY_JOBS_PER_DAY:-300}" \
     --start 2025-03-01T00:00:00Z --out "$W/quality.csv"
 if "$BIN" sim --network "$NET" --signals "$W/signals" --jobs "$W/quality.csv" --policy nearest \
     --compare nearest,greenest-now,green,optimal --json >"$W/quality.json" 2>"$W/quality.err"; then
@@ -85,7 +85,7 @@ BEGIN {
     printf "  \"sim_year_jobs\": %s,\n", yj
     printf "  \"sim_year_s\": %s,\n", ys
     printf "  \"sim_jobs_per_s\": %.0f,\n", yj / ys
-    printf "  \"sim_year_peak_rss_bytes\": %d,\n", yrss * 1024
+    printf "  \"sim_year_peak_rss_bytes\": %.0f,\n", yrss * 1024
     printf "  \"bytes_per_job\": %.0f\n", yrss * 1024 / yj
     printf "}\n"
 }' >"$B/bench.json.tmp"

@@ -6,9 +6,9 @@
  * job (a window, or a set of k slots of an interruptible job), so the job rows are convexity rows
  * and the LP is the convex hull of the jobs' placements under capacity. Each round solves, adds
  * the capacity and power chains of the resources the solution overloads and prices new columns
- * against the duals (lp_price.c). When a round adds nothing, the restricted LP's optimum is the full LP's: a lower bound on the
- * objective of any integer placement. A round limit turns a stall into CPN_ESOLVER, never into
- * a wrong bound. */
+ * against the duals (lp_price.c). When a round adds nothing, the restricted LP's optimum is the
+ * full LP's: a lower bound on the objective of any integer placement. A round limit turns a stall
+ * into CPN_ESOLVER, never into a wrong bound. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -204,8 +204,8 @@ static int add_chains(struct lp *L, double share, int *added)
         if (lim <= 0 || L->res_row[r * ns] != 0)
             continue;
         for (size_t t = 0; t < ns && !over; t++)
-            over = share < 1 ? L->use[r * ns + t] >= share * lim
-                             : overloaded(L->use[r * ns + t], lim);
+            over =
+                share < 1 ? L->use[r * ns + t] >= share * lim : overloaded(L->use[r * ns + t], lim);
         if (!over)
             continue;
         {
@@ -230,7 +230,7 @@ static int add_chains(struct lp *L, double share, int *added)
     for (int pass = 0; pass < 2; pass++) {
 #define LP_ENTRY(row_, col_, v_)                                                                   \
     do {                                                                                           \
-        size_t k_ = (size_t)((row_) - r0 - 1);                                                     \
+        size_t k_ = (size_t)((row_)-r0 - 1);                                                       \
         if (pass == 0) {                                                                           \
             cnt[k_]++;                                                                             \
         } else {                                                                                   \
@@ -302,18 +302,26 @@ static int solve(struct lp *L, int meth, int round, struct cpn_error *err)
     parm.msg_lev = GLP_MSG_OFF;
     parm.meth = meth;
     parm.presolve = GLP_OFF;
+    /* Units (up to millions of cores) and money per column differ by many orders of magnitude:
+     * scale rows and columns so that the simplex stays well conditioned. */
+    glp_scale_prob(L->prob, GLP_SF_AUTO);
     r = glp_simplex(L->prob, &parm);
-    if (r == GLP_EBADB || r == GLP_ESING || r == GLP_ECOND) {
+    if (r == GLP_EBADB || r == GLP_ESING || r == GLP_ECOND || r == GLP_EFAIL) {
         /* a warm start gone bad: once more from an advanced basis, primal */
         glp_adv_basis(L->prob, 0);
         parm.meth = GLP_PRIMAL;
         r = glp_simplex(L->prob, &parm);
     }
+    if (r == GLP_EFAIL || r == GLP_ESING || r == GLP_ECOND) {
+        /* and once from the standard (all-slack) basis, with GLPK's presolver */
+        glp_std_basis(L->prob);
+        parm.presolve = GLP_ON;
+        r = glp_simplex(L->prob, &parm);
+    }
     if (r != 0)
-        return cpn_errorf(err, CPN_ESOLVER,
-                          "lp: glp_simplex returned %s in round %d (%d rows, %d columns)",
-                          glp_ret_name(r), round, glp_get_num_rows(L->prob),
-                          glp_get_num_cols(L->prob));
+        return cpn_errorf(
+            err, CPN_ESOLVER, "lp: glp_simplex returned %s in round %d (%d rows, %d columns)",
+            glp_ret_name(r), round, glp_get_num_rows(L->prob), glp_get_num_cols(L->prob));
     st = glp_get_status(L->prob);
     if (st != GLP_OPT)
         return cpn_errorf(err, CPN_ESOLVER,
@@ -488,9 +496,14 @@ static int run(struct lp *L, int *rounds, struct cpn_error *err)
     }
 }
 
-int cpn_lp_bound(const struct cpn_network *net, const struct cpn_signals *sig,
-                 const struct cpn_jobset *js, const struct cpn_policy *pol, int64_t t0,
-                 int32_t nslots, struct cpn_lp_result *out, struct cpn_error *err)
+int cpn_lp_bound(const struct cpn_network *net,
+                 const struct cpn_signals *sig,
+                 const struct cpn_jobset *js,
+                 const struct cpn_policy *pol,
+                 int64_t t0,
+                 int32_t nslots,
+                 struct cpn_lp_result *out,
+                 struct cpn_error *err)
 {
     struct lp L;
     int rc, rounds = 0, term;

@@ -59,9 +59,8 @@ static int32_t best_window(const struct lp *L, int32_t oi, double ceiling, doubl
         if (s < o->lo || last_bad >= s)
             continue;
         c = o->fixed_obj + o->e_kwh * (double)lp_window_rate(L, o, s);
-        if (ceiling > 0 &&
-            (o->fixed_money + o->e_kwh * (double)lp_window_money(L, o, s)) * 1e6 >
-                ceiling * 1e6 + 0.5)
+        if (ceiling > 0 && (o->fixed_money + o->e_kwh * (double)lp_window_money(L, o, s)) * 1e6 >
+                               ceiling * 1e6 + 0.5)
             continue;
         if (best < 0 || c < *cost) {
             best = s;
@@ -181,7 +180,8 @@ int lp_greedy(struct lp *L, size_t *n)
         ord[j].flex = 0;
         for (int32_t i = 0; i < jb->opt_count; i++) {
             const struct lp_opt *o = &L->opts[jb->opt_first + i];
-            int64_t f = jb->intr ? (int64_t)(o->hi - o->lo - o->k + 1) : (int64_t)(o->hi - o->lo + 1);
+            int64_t f =
+                jb->intr ? (int64_t)(o->hi - o->lo - o->k + 1) : (int64_t)(o->hi - o->lo + 1);
             if (f > ord[j].flex)
                 ord[j].flex = f;
         }

@@ -21,7 +21,8 @@ static double thr_of(double cost)
     return -LP_DJ_TOL * (fabs(cost) > 1 ? fabs(cost) : 1);
 }
 
-/* ---- the column map ---------------------------------------------------------------------------- */
+/* ---- the column map ----------------------------------------------------------------------------
+ */
 
 static uint64_t mix(uint64_t h, uint64_t v)
 {
@@ -40,8 +41,8 @@ static uint64_t runs_hash(int32_t opt, const struct cpn_slot_run *runs, uint32_t
     return h ? h : 1;
 }
 
-static bool same(const struct lp *L, int32_t col, int32_t opt, const struct cpn_slot_run *runs,
-                 uint32_t nruns)
+static bool
+same(const struct lp *L, int32_t col, int32_t opt, const struct cpn_slot_run *runs, uint32_t nruns)
 {
     const struct lp_col *c = &L->cols[col];
     if (c->opt != opt || c->nruns != nruns)
@@ -49,8 +50,7 @@ static bool same(const struct lp *L, int32_t col, int32_t opt, const struct cpn_
     return memcmp(L->runs + c->run_off, runs, nruns * sizeof *runs) == 0;
 }
 
-int32_t lp_find(const struct lp *L, int32_t opt, const struct cpn_slot_run *runs,
-                uint32_t nruns)
+int32_t lp_find(const struct lp *L, int32_t opt, const struct cpn_slot_run *runs, uint32_t nruns)
 {
     uint64_t h = runs_hash(opt, runs, nruns);
     if (!L->hash_cap)
@@ -99,7 +99,8 @@ int lp_put(struct lp *L, int32_t col)
     return 0;
 }
 
-/* ---- candidates ---------------------------------------------------------------------------------- */
+/* ---- candidates
+ * ---------------------------------------------------------------------------------- */
 
 int lp_push(struct lp *L, size_t *n, double d, int32_t opt, uint32_t run_off, uint32_t nruns)
 {
@@ -161,7 +162,8 @@ static int price_window(struct lp *L, int32_t oi, double pi, bool initial, size_
     return lp_push(L, n, best, oi, (uint32_t)L->ncruns - 1, 1);
 }
 
-/* ---- sets of slots of interruptible jobs --------------------------------------------------------- */
+/* ---- sets of slots of interruptible jobs
+ * --------------------------------------------------------- */
 
 static void heap_down(double *h, size_t n, size_t i)
 {
@@ -191,8 +193,8 @@ static void heap_up(double *h, size_t i)
     }
 }
 
-double lp_best_pattern(struct lp *L, const struct lp_opt *o, const double *full,
-                       const double *last, int32_t *lastp)
+double lp_best_pattern(
+    struct lp *L, const struct lp_opt *o, const double *full, const double *last, int32_t *lastp)
 {
     size_t m = (size_t)o->k - 1, hn = 0;
     long double sum = 0;
@@ -291,7 +293,8 @@ static int price_slots(struct lp *L, int32_t oi, double pi, bool initial, size_t
     return lp_push(L, n, d, oi, off, (uint32_t)nr);
 }
 
-/* ---- per job ------------------------------------------------------------------------------------- */
+/* ---- per job
+ * ------------------------------------------------------------------------------------- */
 
 /* Keeps the keep candidates of [first, *n) with the lowest reduced cost (ties: option order). */
 static void keep_best(struct lp *L, size_t first, size_t *n, size_t keep)
@@ -332,7 +335,8 @@ int lp_price_job(struct lp *L, size_t j, bool initial, size_t keep, size_t *n)
         keep = 1;
     for (int32_t i = 0; i < jb->opt_count; i++) {
         int32_t oi = jb->opt_first + i;
-        int rc = jb->intr ? price_slots(L, oi, pi, initial, n) : price_window(L, oi, pi, initial, n);
+        int rc =
+            jb->intr ? price_slots(L, oi, pi, initial, n) : price_window(L, oi, pi, initial, n);
         if (rc)
             return rc;
     }

@@ -62,8 +62,11 @@ long double lp_window_money(const struct lp *L, const struct lp_opt *o, int32_t 
     return p[l] - p[s] + (long double)o->w * L->price[(size_t)o->zone * n + (size_t)l];
 }
 
-void lp_runs_costs(const struct lp *L, int32_t opt, const struct cpn_slot_run *runs,
-                   uint32_t nruns, struct lp_col *out)
+void lp_runs_costs(const struct lp *L,
+                   int32_t opt,
+                   const struct cpn_slot_run *runs,
+                   uint32_t nruns,
+                   struct lp_col *out)
 {
     const struct lp_opt *o = &L->opts[opt];
     size_t n = (size_t)L->nslots;
@@ -128,23 +131,27 @@ static bool pool_ok(const struct lp *L, const struct cpn_job *job, int32_t p, st
     o->units = (double)job->units;
     o->e_kwh = o->kw * L->slot_s / 3600.0;
     transfer = job->data_gb * (double)net->transfer_ucny_per_gb / 1e6;
-    o->fixed_money = (double)job->units * (double)pool->price_ucny_per_unit_h / 1e6 * dur / 3600.0 +
-                     transfer;
+    o->fixed_money =
+        (double)job->units * (double)pool->price_ucny_per_unit_h / 1e6 * dur / 3600.0 + transfer;
     o->fixed_obj = L->money_weight * o->fixed_money;
     return true;
 }
 
 /* Start window of a contiguous option; false when empty or above the price ceiling everywhere.
  * *worst receives the highest objective of its columns. */
-static bool window_ok(const struct lp *L, const struct cpn_job *job, int32_t r, double ceiling,
-                      struct lp_opt *o, double *worst)
+static bool window_ok(const struct lp *L,
+                      const struct cpn_job *job,
+                      int32_t r,
+                      double ceiling,
+                      struct lp_opt *o,
+                      double *worst)
 {
     double dur = (o->w + (double)(o->k - 1)) * L->slot_s;
     int64_t last = (int64_t)L->nslots - o->k;
     bool any = false;
     if (job->deadline_s != CPN_NO_DEADLINE) {
-        double ls = floor(((double)job->deadline_s - (double)L->t0 - dur) / L->slot_s +
-                          LP_ROUND_EPS);
+        double ls =
+            floor(((double)job->deadline_s - (double)L->t0 - dur) / L->slot_s + LP_ROUND_EPS);
         if (ls < (double)last)
             last = ls < -1 ? -1 : (int64_t)ls;
     }
@@ -168,8 +175,12 @@ static bool window_ok(const struct lp *L, const struct cpn_job *job, int32_t r, 
 /* Slot window of an interruptible option. The price ceiling is checked against the set of k slots
  * with the least money: a relaxation (the LP's columns are not held to it one by one), so the
  * bound stays below any placement that meets the ceiling. */
-static bool slots_ok(struct lp *L, const struct cpn_job *job, int32_t r, double ceiling,
-                     struct lp_opt *o, double *worst)
+static bool slots_ok(struct lp *L,
+                     const struct cpn_job *job,
+                     int32_t r,
+                     double ceiling,
+                     struct lp_opt *o,
+                     double *worst)
 {
     int64_t D = L->nslots;
     size_t n = (size_t)L->nslots;
@@ -207,9 +218,8 @@ static int add_job(struct lp *L, size_t src)
     const struct cpn_job *job = &L->js->v[src];
     const struct cpn_network *net = L->net;
     int64_t rel_t = job->earliest_s > job->submit_s ? job->earliest_s : job->submit_s;
-    double transfer_s = job->data_gb > 0 && net->transfer_gbps > 0
-                            ? job->data_gb * 8.0 / net->transfer_gbps
-                            : 0;
+    double transfer_s =
+        job->data_gb > 0 && net->transfer_gbps > 0 ? job->data_gb * 8.0 / net->transfer_gbps : 0;
     double relf = ((double)rel_t - (double)L->t0 + transfer_s) / L->slot_s;
     double ceiling = job->price_ceiling_ucny > 0 ? (double)job->price_ceiling_ucny / 1e6 : 0;
     double worst_all = 0;
@@ -264,8 +274,8 @@ int lp_setup(struct lp *L, const struct cpn_signals *sig, struct cpn_error *err)
         return cpn_errorf(err, L->nslots < 0 ? -EINVAL : CPN_ELIMIT,
                           "lp: nslots is %ld, expected 0..%d", (long)L->nslots, LP_MAX_SLOTS);
     if (sig && sig->nzones != L->net->nzones)
-        return cpn_errorf(err, -EINVAL, "lp: signals have %zu zones, the network %zu",
-                          sig->nzones, L->net->nzones);
+        return cpn_errorf(err, -EINVAL, "lp: signals have %zu zones, the network %zu", sig->nzones,
+                          L->net->nzones);
     L->slot_s = (double)L->net->slot_s;
     if (load_signals(L, sig))
         goto nomem;
