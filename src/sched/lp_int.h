@@ -17,11 +17,11 @@ struct lp_opt {
     int32_t pool; /* network pool index */
     int32_t cluster;
     int32_t zone;
-    int32_t k;          /* slots occupied */
-    int32_t lo, hi;     /* contiguous: start slots [lo, hi]; interruptible: slots [lo, hi) */
-    double w;           /* weight of the last slot in time, (0, 1] */
-    double e_kwh;       /* facility energy of one full slot */
-    double kw;          /* facility power */
+    int32_t k;      /* slots occupied */
+    int32_t lo, hi; /* contiguous: start slots [lo, hi]; interruptible: slots [lo, hi) */
+    double w;       /* weight of the last slot in time, (0, 1] */
+    double e_kwh;   /* facility energy of one full slot */
+    double kw;      /* facility power */
     double units;
     double fixed_obj;   /* money_weight x (rental + transfer) */
     double fixed_money; /* rental + transfer, CNY */
@@ -96,7 +96,8 @@ struct lp {
     size_t nres;
     int *res_row, *res_load;
     /* Duals of the last solve: every row (by GLPK index; rows added since read as 0), and per
-     * resource the chain duals d[t] (d[nslots] = 0): occupying [s, e) costs coef x (d[s] - d[e]). */
+     * resource the chain duals d[t] (d[nslots] = 0): occupying [s, e) costs coef x (d[s] - d[e]).
+     */
     double *rdual;
     size_t rdual_n;
     long double *res_dual;
@@ -137,8 +138,8 @@ static inline double lp_res_limit(const struct lp *L, size_t r)
 }
 
 /* The two resources of an option and its use of each. */
-static inline void lp_opt_res(const struct lp *L, const struct lp_opt *o, size_t r[2],
-                              double coef[2])
+static inline void
+lp_opt_res(const struct lp *L, const struct lp_opt *o, size_t r[2], double coef[2])
 {
     r[0] = (size_t)o->pool;
     coef[0] = o->units;
@@ -150,8 +151,11 @@ static inline void lp_opt_res(const struct lp *L, const struct lp_opt *o, size_t
 int lp_setup(struct lp *L, const struct cpn_signals *sig, struct cpn_error *err);
 /* Objective, carbon, energy and money of a placement of option opt on the given runs (lp_setup.c).
  * Every slot weighs 1 except the last in time, which weighs w. */
-void lp_runs_costs(const struct lp *L, int32_t opt, const struct cpn_slot_run *runs,
-                   uint32_t nruns, struct lp_col *out);
+void lp_runs_costs(const struct lp *L,
+                   int32_t opt,
+                   const struct cpn_slot_run *runs,
+                   uint32_t nruns,
+                   struct lp_col *out);
 /* The objective rate (or money) of the energy of a window of a contiguous option from start s. */
 long double lp_window_rate(const struct lp *L, const struct lp_opt *o, int32_t s);
 long double lp_window_money(const struct lp *L, const struct lp_opt *o, int32_t s);
@@ -160,16 +164,15 @@ long double lp_window_money(const struct lp *L, const struct lp_opt *o, int32_t 
  * of slot t when it is not the last in time and last[t - lo] when it is: the minimum over the
  * last slot l of last[l] + the k - 1 smallest full[t], t < l (lp_price.c). Returns the value and
  * the last slot in *lastp (INFINITY and -1 when the window is shorter than k). */
-double lp_best_pattern(struct lp *L, const struct lp_opt *o, const double *full,
-                       const double *last, int32_t *lastp);
+double lp_best_pattern(
+    struct lp *L, const struct lp_opt *o, const double *full, const double *last, int32_t *lastp);
 /* Appends to L->cruns the runs of that set (the k - 1 cheapest full slots before lastp, then
  * lastp) and returns their count, or -ENOMEM. */
 int lp_pattern_runs(struct lp *L, const struct lp_opt *o, const double *full, int32_t lastp);
 
 /* The column map (lp_price.c): lp_find gives the index of the column of opt on runs, or -1;
  * lp_put records column col (0 or -ENOMEM). */
-int32_t lp_find(const struct lp *L, int32_t opt, const struct cpn_slot_run *runs,
-                uint32_t nruns);
+int32_t lp_find(const struct lp *L, int32_t opt, const struct cpn_slot_run *runs, uint32_t nruns);
 int lp_put(struct lp *L, int32_t col);
 /* Appends a candidate whose runs are L->cruns[run_off ..] (0 or -ENOMEM). */
 int lp_push(struct lp *L, size_t *n, double d, int32_t opt, uint32_t run_off, uint32_t nruns);
