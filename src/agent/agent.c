@@ -35,6 +35,7 @@ static int rank(enum jstate s)
 
 #define AGT_JOBS_KEEP          20000 /* finished jobs remembered (so a late "run" is not run again) */
 #define AGT_SUBMIT_MAX         5     /* executor refusals of one job before it is reported failed */
+#define AGT_RUNS_MAX           32    /* slot runs of an interruptible job the agent follows */
 #define AGT_DEFAULT_CPU_TFLOPS 0.05
 
 struct ajob {
@@ -47,6 +48,12 @@ struct ajob {
     bool reconcile; /* found in the executor after a restart: report whatever it is */
     int submit_failures;
     char executor_id[64];
+    /* An interruptible job placed in several runs of slots, on an executor that can interrupt
+     * (Slurm): it is held at the end of each run and released at the start of the next one.
+     * Kept in memory only: after an agent restart the job runs to its end uninterrupted. */
+    int nruns, cur;
+    bool held;
+    int64_t run_start[AGT_RUNS_MAX], run_end[AGT_RUNS_MAX]; /* platform time */
 };
 
 struct agent {
@@ -446,6 +453,78 @@ static const char *jstr(const json_t *o, const char *key)
     return json_string_value(json_object_get(o, key));
 }
 
+/* The slot runs of an interruptible placement, for holding the job between them (Slurm only:
+ * the local executor has no way to pause a task at a boundary). */
+static void
+take_runs(struct agent *a, struct ajob *j, const struct cpn_agent_task *t, const json_t *pl)
+{
+    const json_t *runs = json_object_get(pl, "runs"), *r;
+    int64_t slot = json_integer_value(json_object_get(pl, "slot_s"));
+    size_t i, n = json_array_size(runs);
+    j->nruns = 0;
+    j->cur = 0;
+    j->held = false;
+    if (!t->interruptible || n < 2 || n > AGT_RUNS_MAX || slot <= 0 ||
+        strcmp(a->exec->ops->name, "slurm") != 0)
+        return;
+    json_array_foreach(runs, i, r)
+    {
+        int64_t st = 0;
+        if (!jstr(r, "start") || cpn_time_parse(jstr(r, "start"), &st))
+            return;
+        j->run_start[i] = st;
+        j->run_end[i] = st + json_integer_value(json_object_get(r, "slots")) * slot;
+    }
+    j->nruns = (int)n;
+    logf_(a, "job %s: interruptible, %d runs: held between them", j->id, j->nruns);
+}
+
+/* Holds a job at the end of its current run and releases it at the start of the next. */
+static void slot_boundaries(struct agent *a)
+{
+    int64_t now = plat_now(a);
+    for (size_t i = 0; a->have_now && i < a->njobs && !*a->stop; i++) {
+        struct ajob *j = &a->jobs[i];
+        struct cpn_error e = { 0 };
+        if (j->nruns < 2 || (j->reported != AJ_DISPATCHED && j->reported != AJ_RUNNING))
+            continue;
+        if (!j->held && j->cur + 1 < j->nruns && now >= j->run_end[j->cur]) {
+            if (cpn_executor_slurm_interrupt(a->exec, j->id, &e) == 0) {
+                j->held = true;
+                logf_(a, "job %s: held at the end of run %d of %d", j->id, j->cur + 1, j->nruns);
+            } else {
+                logf_(a, "job %s: cannot hold it at its run boundary: %s", j->id, e.msg);
+                j->nruns = 0; /* it runs on; the platform's plan is off by that much */
+            }
+        } else if (j->held && now >= j->run_start[j->cur + 1]) {
+            if (cpn_executor_slurm_resume(a->exec, j->id, &e) == 0) {
+                j->held = false;
+                j->cur++;
+                logf_(a, "job %s: released for run %d of %d", j->id, j->cur + 1, j->nruns);
+            } else {
+                logf_(a, "job %s: cannot release it: %s", j->id, e.msg);
+            }
+        }
+    }
+}
+
+/* The next run boundary of a held or running interruptible job, monotonic ns (INT64_MAX: none). */
+static int64_t next_boundary_ns(const struct agent *a)
+{
+    int64_t best = INT64_MAX, now = plat_now(a), mono = cpn_monotonic_ns();
+    for (size_t i = 0; a->have_now && i < a->njobs; i++) {
+        const struct ajob *j = &a->jobs[i];
+        int64_t t, at;
+        if (j->nruns < 2 || j->cur + 1 >= j->nruns)
+            continue;
+        t = j->held ? j->run_start[j->cur + 1] : j->run_end[j->cur];
+        at = mono + (int64_t)((double)(t > now ? t - now : 0) / a->clock_speed * 1e9) + 50000000;
+        if (at < best)
+            best = at;
+    }
+    return best;
+}
+
 static void do_run(struct agent *a, const json_t *job)
 {
     const char *id = jstr(job, "id");
@@ -516,6 +595,7 @@ static void do_run(struct agent *a, const json_t *job)
     j->units = task.units;
     j->begin_s = task.begin_s;
     j->time_scale = task.time_scale;
+    take_runs(a, j, &task, pl);
     report(a, j, AJ_DISPATCHED, &st);
 }
 
@@ -1197,6 +1277,8 @@ static void run_loop(struct agent *a)
         if (!a->have_info)
             fetch_info(a);
         wake = next_begin_ns(a);
+        if (next_boundary_ns(a) < wake)
+            wake = next_boundary_ns(a);
         if (wake > next_tel)
             wake = next_tel;
         if (!(a->failures && cpn_monotonic_ns() < a->retry_at_ns)) {
@@ -1207,8 +1289,10 @@ static void run_loop(struct agent *a)
             rc = poll_assignments(a, wait_s);
         }
         /* tasks are followed even while the platform is away; their events wait in the outbox */
-        if (a->synced)
+        if (a->synced) {
             follow_tasks(a);
+            slot_boundaries(a);
+        }
         deliver(a);
         if (*a->stop)
             break;

@@ -21,6 +21,7 @@ int cpn_cmd_explain_job(int argc, char **argv);
 int cpn_cmd_token(int argc, char **argv);
 int cpn_cmd_serve(int argc, char **argv);
 int cpn_cmd_watch(int argc, char **argv);
+int cpn_cmd_signal_put(int argc, char **argv);
 int cpn_cmd_submit(int argc, char **argv);
 int cpn_cmd_jobs(int argc, char **argv);
 int cpn_cmd_job(int argc, char **argv);

@@ -220,10 +220,11 @@ static int exchange(struct cpn_client *c,
                     const char *method,
                     const char *path,
                     const char *json,
+                    const char *ctype,
                     const char *idem_key,
                     struct cpn_reply *r)
 {
-    char url[2048 + 1024], errbuf[CURL_ERROR_SIZE] = "", idem[256];
+    char url[2048 + 1024], errbuf[CURL_ERROR_SIZE] = "", idem[256], ct[160];
     struct curl_slist *h = NULL;
     struct sink sink;
     bool fail = false;
@@ -241,8 +242,10 @@ static int exchange(struct cpn_client *c,
     h = add_header(h, "Expect:", &fail); /* no 100-continue round trip for bodies */
     if (c->auth[0])
         h = add_header(h, c->auth, &fail);
-    if (json)
-        h = add_header(h, "Content-Type: application/json", &fail);
+    if (json) {
+        snprintf(ct, sizeof ct, "Content-Type: %s", ctype ? ctype : "application/json");
+        h = add_header(h, ct, &fail);
+    }
     if (idem_key) {
         snprintf(idem, sizeof idem, "Idempotency-Key: %s", idem_key);
         h = add_header(h, idem, &fail);
@@ -268,6 +271,8 @@ static int exchange(struct cpn_client *c,
     if (json) {
         curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, json);
         curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(json));
+        if (strcmp(method, "POST") != 0)
+            curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
     } else {
         curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
     }
@@ -310,7 +315,7 @@ static int exchange(struct cpn_client *c,
 
 int cpn_client_get(struct cpn_client *c, const char *path, struct cpn_reply *r)
 {
-    return exchange(c, "GET", path, NULL, NULL, r);
+    return exchange(c, "GET", path, NULL, NULL, NULL, r);
 }
 
 int cpn_client_post(struct cpn_client *c,
@@ -319,7 +324,16 @@ int cpn_client_post(struct cpn_client *c,
                     const char *idem_key,
                     struct cpn_reply *r)
 {
-    return exchange(c, "POST", path, json ? json : "", idem_key, r);
+    return exchange(c, "POST", path, json ? json : "", NULL, idem_key, r);
+}
+
+int cpn_client_put(struct cpn_client *c,
+                   const char *path,
+                   const char *body,
+                   const char *ctype,
+                   struct cpn_reply *r)
+{
+    return exchange(c, "PUT", path, body ? body : "", ctype, NULL, r);
 }
 
 void cpn_reply_free(struct cpn_reply *r)

@@ -58,6 +58,13 @@ int cpn_client_post(struct cpn_client *c,
                     const char *json,
                     const char *idem_key,
                     struct cpn_reply *r);
+/* PUT path with a body of content type ctype (NULL: application/json). Returns as
+ * cpn_client_get. */
+int cpn_client_put(struct cpn_client *c,
+                   const char *path,
+                   const char *body,
+                   const char *ctype,
+                   struct cpn_reply *r);
 void cpn_reply_free(struct cpn_reply *r);
 
 /* The one mapping of an HTTP status to the exit status of a command: 2xx CPN_EXIT_OK, 404

@@ -1060,7 +1060,10 @@ int cpn_cmd_signals(int argc, char **argv)
     const json_t *list, *s;
     struct cpn_table t;
     size_t i;
-    int rc = start("signals", argc, argv, &a, &c);
+    int rc;
+    if (argc > 1 && !strcmp(argv[1], "put"))
+        return cpn_cmd_signal_put(argc - 1, argv + 1);
+    rc = start("signals", argc, argv, &a, &c);
     if (rc)
         return done(rc);
     rc = cpn_client_get(c, "/v1/signals", &r);

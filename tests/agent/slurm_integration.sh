@@ -90,6 +90,7 @@ cat >"$W/network.json" <<'EOF'
   "sites": [{"id": "ci-site", "name": "CI site", "lon": 116.4, "lat": 39.9}]
 }
 EOF
+TS=$(date -u +%s) # about when the platform's clock starts (it then runs $SPEED times faster)
 "$BIN" serve --network "$W/network.json" --data-dir "$D" --listen 127.0.0.1:0 \
     --clock-speed $SPEED --telemetry-timeout 86400 2>"$W/serve.log" &
 SRV=$!
@@ -255,6 +256,28 @@ for id in $R; do
 done
 after=$(squeue -h -t all -o %i | wc -l)
 check "restart: no Slurm job submitted twice ($before -> $after)" test "$before" = "$after"
+
+# ---- 7. an interruptible job placed in two runs is held in Slurm between them
+# The zone's carbon intensity: two clean 5-minute blocks 5 minutes apart, dirty elsewhere, from a
+# few platform minutes from now; a 10-minute interruptible job then runs in the two clean blocks.
+PNOW=$((TS + ($(date -u +%s) - TS) * SPEED))
+A=$(((PNOW / 60 + 4) * 60))
+awk -v a="$A" 'BEGIN {
+    print "time,value"
+    for (t = a - 7200; t < a + 86400; t += 60) {
+        m = (t - a) / 60
+        print t "," ((m >= 0 && m < 5) || (m >= 10 && m < 15) ? 100 : 900)
+    }
+}' >"$W/ci-split.csv"
+check "upload a carbon-intensity series (cpnet signals put)" sh -c "'$BIN' signals put ci-zone ci '$W/ci-split.csv' --token-file '$OPT' >'$W/put.out' 2>&1"
+EARLY=$(date -u -d "@$A" +%Y-%m-%dT%H:%M:%SZ)
+DL=$(date -u -d "@$((A + 1200))" +%Y-%m-%dT%H:%M:%SZ)
+J7=$(submit split "\"class\": \"general\", \"units\": 1, \"duration\": \"10m\", \"interruptible\": true, \"earliest\": \"$EARLY\", \"deadline\": \"$DL\", \"command\": \"sleep 8\"")
+check "placed in two runs of 5 slots" sh -c "job_runs=\$('$BIN' job $J7 --token-file '$OPT' --json | grep -c '\"slots\": 5'); [ \"\$job_runs\" = 2 ]"
+check "split job completed" wait_state "$J7" completed 60
+check "held in Slurm at the end of its first run" grep -q "job $J7: held at the end of run 1 of 2" "$W/agent.log"
+check "released for its second run" grep -q "job $J7: released for run 2 of 2" "$W/agent.log"
+check "split job: one Slurm job, requeued" test "$(slurm_count "$J7")" = 1
 
 # ---- telemetry: the platform heard the cluster
 check "platform shows the cluster up" sh -c "'$BIN' clusters --token-file '$OPT' --json | grep -q '\"health\": \"up\"'"
