@@ -261,10 +261,15 @@ int cpn_jobs_parse(const char *text,
 void cpn_jobset_destroy(struct cpn_jobset *js);
 /* Decodes one job object (a jansson json_t, borrowed) in the job format into a new jobset of one
  * job. With default_id the job gets that id whatever the object says (a service assigns its own
- * ids); with NULL the object's "id" is required. Messages use JSON pointers relative to the object ("/units"). */
+ * ids); with NULL the object's "id" is required. Messages use JSON pointers relative to the object
+ * ("/units"). */
 struct json_t;
-int cpn_job_decode(const struct json_t *obj, const char *name, const struct cpn_network *net,
-                   const char *default_id, struct cpn_jobset **out, struct cpn_error *err);
+int cpn_job_decode(const struct json_t *obj,
+                   const char *name,
+                   const struct cpn_network *net,
+                   const char *default_id,
+                   struct cpn_jobset **out,
+                   struct cpn_error *err);
 /* Appends a copy of job (allowed clusters given separately). 0 or -ENOMEM. */
 int cpn_jobset_add(struct cpn_jobset *js,
                    const struct cpn_job *job,

@@ -15,7 +15,8 @@ static void usage(FILE *f)
 {
     fprintf(
         f,
-        "usage: cpnet serve --network FILE --data-dir DIR [--listen 127.0.0.1:8080] [--signals DIR]\n"
+        "usage: cpnet serve --network FILE --data-dir DIR [--listen 127.0.0.1:8080] [--signals "
+        "DIR]\n"
         "                   [--policy green] [--threads N] [--horizon-days 14]\n"
         "                   [--rate-limit REQ_PER_S] [--rate-burst N] [--telemetry-timeout S]\n"
         "                   [--default-slack-hours 48] [--clock-speed X] [--print-routes]\n"

@@ -15,8 +15,10 @@
 #define T0   1577836800LL /* 2020-01-01T00:00:00Z */
 #define SLOT 900LL
 
-static struct cpn_engine *mk_engine(const struct cpn_network *n, const struct cpn_signals *s,
-                                    const char *policy, int32_t nslots)
+static struct cpn_engine *mk_engine(const struct cpn_network *n,
+                                    const struct cpn_signals *s,
+                                    const char *policy,
+                                    int32_t nslots)
 {
     struct cpn_engine_config cfg = { .net = n, .signals = s, .t0 = T0, .nslots = nslots };
     struct cpn_engine *e = NULL;
@@ -50,9 +52,9 @@ static void test_policies_space(void)
     CHECK_INT(p.cluster, 0);
     CHECK_INT(p.start_s, T0);
     CHECK_NEAR(p.latency_ms, 2.0, 1e-12);
-    CHECK_NEAR(p.energy_kwh, 1.0, 1e-12);           /* 1 kW x 1 h, PUE 1 */
-    CHECK_NEAR(p.carbon_kg, 0.7, 1e-9);             /* 700 g/kWh */
-    CHECK_INT(p.cost_ucny, 500000);                  /* 1 kWh x 0.5 CNY */
+    CHECK_NEAR(p.energy_kwh, 1.0, 1e-12); /* 1 kW x 1 h, PUE 1 */
+    CHECK_NEAR(p.carbon_kg, 0.7, 1e-9);   /* 700 g/kWh */
+    CHECK_INT(p.cost_ucny, 500000);       /* 1 kWh x 0.5 CNY */
     CHECK(cpn_engine_decide(green, NULL, &j, T0, &p, NULL, &err) == 0);
     CHECK_INT(p.cluster, 1);
     CHECK_NEAR(p.carbon_kg, 0.1, 1e-9);
@@ -77,7 +79,9 @@ static void test_time_shift_and_interruptible(void)
 {
     struct cpn_network *n = tnet_new(1, 1, 1, 1, SLOT);
     struct cpn_signals *s = tsig_new(n);
-    double ci[16] = { 500, 500, 400, 100, 100, 300, 50, 500, 500, 500, 20, 500, 500, 500, 500, 500 };
+    double ci[16] = {
+        500, 500, 400, 100, 100, 300, 50, 500, 500, 500, 20, 500, 500, 500, 500, 500
+    };
     struct cpn_placement p;
     struct cpn_error err = { 0 };
     struct cpn_engine *e;
@@ -301,9 +305,12 @@ static bool bf_decide(struct bf *b, const struct cpn_job *j, struct bf_choice *b
     for (size_t p = 0; p < n->npools; p++) {
         const struct cpn_pool *pool = &n->pools[p];
         const struct cpn_cluster *c = &n->clusters[pool->cluster];
-        double dur = (double)j->duration_s, kw = (double)j->units * pool->watts_busy * c->pue / 1000;
-        double eslot = kw * (double)n->slot_s / 3600.0, rtt = cpn_network_rtt(n, j->site, pool->cluster);
-        double fixed = b->pol.money_weight * (double)j->units * (double)pool->price_ucny_per_unit_h / 1e6 * dur / 3600.0;
+        double dur = (double)j->duration_s,
+               kw = (double)j->units * pool->watts_busy * c->pue / 1000;
+        double eslot = kw * (double)n->slot_s / 3600.0,
+               rtt = cpn_network_rtt(n, j->site, pool->cluster);
+        double fixed = b->pol.money_weight * (double)j->units *
+                       (double)pool->price_ucny_per_unit_h / 1e6 * dur / 3600.0;
         int32_t k = (int32_t)ceil(dur / (double)n->slot_s - 1e-9);
         double wlast = dur / (double)n->slot_s - (k - 1);
         int64_t rel = j->earliest_s - T0;
@@ -321,7 +328,8 @@ static bool bf_decide(struct bf *b, const struct cpn_job *j, struct bf_choice *b
                 for (int32_t i = 0; i < k && ok; i++) {
                     int32_t t = s + i;
                     ok = b->free_units[p * (size_t)b->nslots + t] >= j->units &&
-                         (c->power_cap_kw <= 0 || b->pfree[pool->cluster * (size_t)b->nslots + t] + 1e-9 >= kw);
+                         (c->power_cap_kw <= 0 ||
+                          b->pfree[pool->cluster * (size_t)b->nslots + t] + 1e-9 >= kw);
                     ch.obj += eslot * (i == k - 1 ? wlast : 1) * bf_obj_slot(b, c->zone, t);
                     ch.slots[i] = t;
                 }
@@ -344,7 +352,8 @@ static bool bf_decide(struct bf *b, const struct cpn_job *j, struct bf_choice *b
             for (int32_t t = r; t < D; t++) {
                 if (b->free_units[p * (size_t)b->nslots + t] < j->units)
                     continue;
-                if (c->power_cap_kw > 0 && b->pfree[pool->cluster * (size_t)b->nslots + t] + 1e-9 < kw)
+                if (c->power_cap_kw > 0 &&
+                    b->pfree[pool->cluster * (size_t)b->nslots + t] + 1e-9 < kw)
                     continue;
                 pairs[2 * cnt] = bf_obj_slot(b, c->zone, t);
                 pairs[2 * cnt + 1] = t;
@@ -386,8 +395,7 @@ static void bf_commit(struct bf *b, const struct cpn_job *j, const struct cpn_pl
         }
 }
 
-static void differential_round(struct cpn_rng *rng, const char *policy, int *compared,
-                               int *ties)
+static void differential_round(struct cpn_rng *rng, const char *policy, int *compared, int *ties)
 {
     int nclusters = 1 + (int)cpn_rng_below(rng, 3), pools = 1 + (int)cpn_rng_below(rng, 2);
     int32_t nslots = 8 + (int32_t)cpn_rng_below(rng, 24);
@@ -433,7 +441,8 @@ static void differential_round(struct cpn_rng *rng, const char *policy, int *com
         struct cpn_placement p;
         struct cpn_error err = { 0 };
         int64_t earliest = T0 + (int64_t)cpn_rng_below(rng, (uint64_t)nslots / 2) * SLOT;
-        int64_t dur = (int64_t)(1 + cpn_rng_below(rng, 4)) * SLOT - (int64_t)cpn_rng_below(rng, 2) * SLOT / 3;
+        int64_t dur =
+            (int64_t)(1 + cpn_rng_below(rng, 4)) * SLOT - (int64_t)cpn_rng_below(rng, 2) * SLOT / 3;
         int64_t deadline = cpn_rng_below(rng, 3) == 0
                                ? CPN_NO_DEADLINE
                                : earliest + dur + (int64_t)cpn_rng_below(rng, 12) * SLOT;
@@ -454,8 +463,8 @@ static void differential_round(struct cpn_rng *rng, const char *policy, int *com
             continue;
         (*compared)++;
         CHECK_MSG(fabs(p.objective - bc.obj) <= 1e-9 * fmax(1, fabs(bc.obj)),
-                  "%s job %s: engine objective %.17g, brute force %.17g", policy, j.id,
-                  p.objective, bc.obj);
+                  "%s job %s: engine objective %.17g, brute force %.17g", policy, j.id, p.objective,
+                  bc.obj);
         if (p.pool != bc.pool || p.start_slot != bc.start) {
             (*ties)++;
             CHECK_MSG(fabs(p.objective - bc.obj) <= 1e-9 * fmax(1, fabs(bc.obj)),

@@ -12,8 +12,8 @@
 #include "cpnet/model.h"
 #include "cpnet/util.h"
 
-static inline struct cpn_network *tnet_new(int nhubs, int nclusters, int pools_per, int nsites,
-                                           int64_t slot_s)
+static inline struct cpn_network *
+tnet_new(int nhubs, int nclusters, int pools_per, int nsites, int64_t slot_s)
 {
     struct cpn_network *n = cpn_calloc(1, sizeof *n);
     snprintf(n->name, sizeof n->name, "test");
@@ -91,8 +91,14 @@ static inline struct cpn_signals *tsig_new(const struct cpn_network *n)
     return s;
 }
 
-static inline void tsig_set(struct cpn_signals *s, size_t zone, enum cpn_signal_kind k,
-                            bool forecast, int64_t t0, int64_t step, size_t len, const double *v)
+static inline void tsig_set(struct cpn_signals *s,
+                            size_t zone,
+                            enum cpn_signal_kind k,
+                            bool forecast,
+                            int64_t t0,
+                            int64_t step,
+                            size_t len,
+                            const double *v)
 {
     struct cpn_series *ser = &(forecast ? s->forecast : s->actual)[zone * CPN_SIG_COUNT + k];
     cpn_free(ser->v);
@@ -117,8 +123,8 @@ static inline void tsig_free(struct cpn_signals *s)
     cpn_free(s);
 }
 
-static inline struct cpn_job tjob(const char *id, int site, int64_t units, int64_t dur_s,
-                                  int64_t earliest, int64_t deadline)
+static inline struct cpn_job
+tjob(const char *id, int site, int64_t units, int64_t dur_s, int64_t earliest, int64_t deadline)
 {
     struct cpn_job j;
     memset(&j, 0, sizeof j);
