@@ -37,11 +37,19 @@ int cpn_buf_vprintf(struct cpn_buf *b, const char *fmt, va_list ap)
     va_list ap2;
     int n;
     int rc;
+    size_t room = b->cap > b->len ? b->cap - b->len : 0;
+    /* Format straight into the free space; only a text that does not fit is formatted twice. */
     va_copy(ap2, ap);
-    n = vsnprintf(NULL, 0, fmt, ap2);
+    n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, ap2);
     va_end(ap2);
     if (n < 0)
         return -EINVAL;
+    if ((size_t)n < room && (!b->limit || b->len + (size_t)n <= b->limit)) {
+        b->len += (size_t)n;
+        return 0;
+    }
+    if (room)
+        b->data[b->len] = '\0'; /* undo the partial write */
     rc = buf_reserve(b, (size_t)n);
     if (rc)
         return rc;
