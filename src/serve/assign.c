@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "decode.h"
 #include "serve_int.h"
 
 static const char *const exec_names[SX_COUNT] = { "none",   "dispatched", "running", "completed",
@@ -198,32 +199,6 @@ void srv_waiters_answer(struct cpn_server *s, bool all)
 /* ---- events ------------------------------------------------------------------------------------
  */
 
-static int event_fields(struct srv_cmd *c)
-{
-    static const char *const keys[] = { "state",   "time",  "executor_id", "exit_code",
-                                        "message", "usage", "cluster",     NULL };
-    const char *key;
-    json_t *v;
-    if (!json_is_object(c->body)) {
-        srv_problem(c, 400, "body", "expected an event object {\"state\": ..., ...}");
-        return -1;
-    }
-    json_object_foreach(c->body, key, v)
-    {
-        bool known = false;
-        for (size_t i = 0; keys[i]; i++)
-            known |= !strcmp(key, keys[i]);
-        if (!known) {
-            srv_problem(c, 400, key,
-                        "/%s: unknown field; expected state, time, executor_id, "
-                        "exit_code, message, usage",
-                        key);
-            return -1;
-        }
-    }
-    return 0;
-}
-
 /* Applies an event to execution x of cluster k; returns whether anything changed. */
 static bool
 apply_event(struct srv_exec *x, int32_t k, enum srv_exec_state st, int64_t t, const json_t *body)
@@ -263,51 +238,23 @@ void srv_job_event(struct cpn_server *s, struct srv_cmd *c, const struct srv_pri
     int32_t i = cpn_strmap_get(&s->job_ids, c->req->match.params[0]);
     struct srv_job *j;
     enum srv_exec_state st;
-    const char *sname, *tstr;
     int64_t t;
     int32_t k = -1;
     bool changed = false;
     struct cpn_error err = { 0 };
-    const json_t *u;
     if (i < 0) {
         srv_problem(c, 404, "id", "no job '%s'", c->req->match.params[0]);
         return;
     }
     j = s->jobs[i];
-    if (event_fields(c))
-        return;
-    sname = json_string_value(json_object_get(c->body, "state"));
-    if (!sname || srv_exec_parse(sname, &st)) {
-        srv_problem(c, 400, "state",
-                    "state is %s: expected dispatched, running, completed, "
-                    "failed, cancelled or lost",
-                    sname ? sname : "missing");
-        return;
-    }
-    tstr = json_string_value(json_object_get(c->body, "time"));
-    t = srv_now_s(s);
-    if (tstr && cpn_time_parse(tstr, &t)) {
-        srv_problem(c, 400, "time", "time is '%s': expected ISO 8601 UTC", tstr);
-        return;
-    }
-    if (json_object_get(c->body, "exit_code") &&
-        !json_is_integer(json_object_get(c->body, "exit_code"))) {
-        srv_problem(c, 400, "exit_code", "exit_code: expected an integer");
-        return;
-    }
-    u = json_object_get(c->body, "usage");
-    if (u && (!json_is_object(u) ||
-              (json_object_get(u, "unit_hours") &&
-               (!json_is_number(json_object_get(u, "unit_hours")) ||
-                json_number_value(json_object_get(u, "unit_hours")) < 0)) ||
-              (json_object_get(u, "energy_kwh") &&
-               (!json_is_number(json_object_get(u, "energy_kwh")) ||
-                json_number_value(json_object_get(u, "energy_kwh")) < 0)))) {
-        srv_problem(c, 400, "usage",
-                    "usage: expected {\"unit_hours\": number >= 0, "
-                    "\"energy_kwh\": number >= 0, \"energy_source\": "
-                    "\"measured\"|\"estimated\"}");
-        return;
+    {
+        char field[64], msg[300];
+        int sv;
+        if (srv_check_event(c->body, srv_now_s(s), &sv, &t, field, sizeof field, msg, sizeof msg)) {
+            srv_problem(c, 400, field, "%s", msg);
+            return;
+        }
+        st = (enum srv_exec_state)sv;
     }
     /* which execution: the reporter's cluster, among the job's current and previous ones */
     {

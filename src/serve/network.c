@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "decode.h"
 #include "serve_int.h"
 
 static json_t *cluster_summary(const struct cpn_server *s, size_t c, bool pools)
@@ -344,15 +345,10 @@ int srv_clusters_load(struct cpn_server *s, struct cpn_error *err)
 
 void srv_telemetry(struct cpn_server *s, struct srv_cmd *c, const struct srv_principal *who)
 {
-    static const char *const keys[] = { "time",        "pools", "utilisation",
-                                        "power_kw",    "pue",   "running_jobs",
-                                        "queued_jobs", "agent", "power_source",
-                                        NULL };
     const char *id = c->req->match.params[0];
     int32_t k = cpn_network_cluster(s->net, id);
     struct srv_cluster_state *st;
-    const json_t *pools, *v;
-    const char *key;
+    const json_t *pools;
     struct cpn_error err = { 0 };
     char *text;
     int64_t now = srv_now_s(s);
@@ -366,78 +362,14 @@ void srv_telemetry(struct cpn_server *s, struct srv_cmd *c, const struct srv_pri
         srv_problem(c, 403, "id", "this token may not report telemetry for cluster '%s'", id);
         return;
     }
-    if (!json_is_object(c->body)) { /* an array or a scalar is no report */
-        srv_problem(c, 400, "body",
-                    "expected a telemetry object such as {\"utilisation\": 0.5, "
-                    "\"pools\": [{\"id\": ..., \"total\": ..., \"available\": "
-                    "...}]}");
-        return;
-    }
-    json_object_foreach((json_t *)c->body, key, v)
     {
-        bool known = false;
-        for (size_t i = 0; keys[i]; i++)
-            known |= !strcmp(keys[i], key);
-        if (!known) {
-            srv_problem(c, 400, key,
-                        "/%s: unknown field; expected one of time, pools, "
-                        "utilisation, power_kw, pue, running_jobs, queued_jobs, "
-                        "agent, power_source",
-                        key);
+        char field[64], msg[300];
+        if (srv_check_telemetry(s->net, k, c->body, field, sizeof field, msg, sizeof msg)) {
+            srv_problem(c, 400, field, "%s", msg);
             return;
         }
     }
     pools = json_object_get(c->body, "pools");
-    if (pools && !json_is_array(pools)) {
-        srv_problem(c, 400, "pools", "/pools: expected an array of {id, total, available}");
-        return;
-    }
-    /* validate everything before changing anything */
-    for (size_t i = 0; pools && i < json_array_size(pools); i++) {
-        const json_t *p = json_array_get(pools, i);
-        const char *pid = json_string_value(json_object_get(p, "id"));
-        json_int_t total, avail;
-        bool found = false;
-        const struct cpn_cluster *cl = &s->net->clusters[k];
-        if (!pid || !json_is_integer(json_object_get(p, "total")) ||
-            !json_is_integer(json_object_get(p, "available"))) {
-            srv_problem(c, 400, "pools",
-                        "/pools/%zu: expected {\"id\": string, \"total\": "
-                        "integer, \"available\": integer}",
-                        i);
-            return;
-        }
-        total = json_integer_value(json_object_get(p, "total"));
-        avail = json_integer_value(json_object_get(p, "available"));
-        if (total < 0 || avail < 0 || avail > total) {
-            srv_problem(c, 400, "pools",
-                        "/pools/%zu: total %lld and available %lld: expected 0 <= available <= "
-                        "total",
-                        i, (long long)total, (long long)avail);
-            return;
-        }
-        for (int32_t q = 0; q < cl->pool_count; q++)
-            found |= !strcmp(s->net->pools[cl->pool_first + q].id, pid);
-        if (!found) {
-            srv_problem(c, 400, "pools", "/pools/%zu/id: no pool '%s' in cluster %s", i, pid, id);
-            return;
-        }
-    }
-    v = json_object_get(c->body, "utilisation");
-    if (v && (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1)) {
-        srv_problem(c, 400, "utilisation", "/utilisation: expected a number from 0 to 1");
-        return;
-    }
-    v = json_object_get(c->body, "power_kw");
-    if (v && (!json_is_number(v) || json_number_value(v) < 0)) {
-        srv_problem(c, 400, "power_kw", "/power_kw: expected a number >= 0");
-        return;
-    }
-    v = json_object_get(c->body, "pue");
-    if (v && (!json_is_number(v) || json_number_value(v) < 1)) {
-        srv_problem(c, 400, "pue", "/pue: expected a number >= 1");
-        return;
-    }
     st = &s->cl[k];
     st->have_telemetry = true;
     st->last_report_s = now;
