@@ -163,6 +163,9 @@ struct cpn_lp_result {
     size_t columns;    /* columns generated */
     size_t rows;
     int iterations; /* pricing rounds */
+    /* A lower bound on the objective of any placement (CNY): the LP optimum when column generation
+     * converged, else the Lagrangian bound at which it stopped, within 1e-4 of objective. */
+    double bound;
 };
 /* Solves the bound for js on net with signals sig (use the actual signals for a true bound) and
  * policy weights pol, on the horizon [t0, t0 + nslots*slot). 0, CPN_ESOLVER, -ENOMEM. */

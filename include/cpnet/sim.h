@@ -60,16 +60,18 @@ struct cpn_sim_summary {
     size_t jobs;   /* selected jobs */
     double placed; /* jobs placed (fractional only for an LP bound) */
     double rejected;
-    size_t violations;  /* by the independent checker */
-    size_t restarts;    /* running non-interruptible jobs restarted after an outage */
-    size_t replans;     /* placements moved by a re-plan */
-    size_t decisions;   /* calls of cpn_engine_decide */
-    double energy_kwh;  /* facility energy of everything that ran, wasted partial runs included */
-    double carbon_kg;   /* by the actual signals */
-    double cost_cny;    /* rental + electricity (actual price) + transfer */
-    double mean_wait_h; /* placed jobs: first start - max(submit, earliest) */
-    double green_share; /* energy-weighted green share of the supply */
-    double west_share;  /* share of the energy drawn in hubs of region west */
+    size_t violations;    /* by the independent checker */
+    size_t restarts;      /* running non-interruptible jobs restarted after an outage */
+    size_t replans;       /* placements moved by a re-plan */
+    size_t decisions;     /* calls of cpn_engine_decide */
+    double energy_kwh;    /* facility energy of everything that ran, wasted partial runs included */
+    double carbon_kg;     /* by the actual signals */
+    double cost_cny;      /* rental + electricity (actual price) + transfer */
+    double objective_cny; /* the policy's objective: money weight x cost + carbon price x carbon */
+    double objective_bound_cny; /* LP bound only: a lower bound on objective_cny; else NAN */
+    double mean_wait_h;         /* placed jobs: first start - max(submit, earliest) */
+    double green_share;         /* energy-weighted green share of the supply */
+    double west_share;          /* share of the energy drawn in hubs of region west */
     double decisions_per_s;
     double decision_p50_us;
     double decision_p99_us;

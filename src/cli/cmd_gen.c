@@ -225,6 +225,16 @@ static int demand_put(void *ctx, const struct cpn_job *job, enum cpn_gen_kind ki
     return cpn_gen_jobs_writer_put(d->w, job, NULL, 0, d->err);
 }
 
+/* A gang factor of the summary; "cap" when every job of the kind is held at the per-job cap (the
+ * load asked for is out of reach with this many jobs: the offered load printed says what is). */
+static void size_factor(double f)
+{
+    if (f >= 1e8)
+        fputs("cap", stderr);
+    else
+        fprintf(stderr, "%.3g", f);
+}
+
 static void demand_summary(const struct cpn_gen_demand_opts *o,
                            const struct cpn_gen_demand_stats *st)
 {
@@ -247,9 +257,12 @@ static void demand_summary(const struct cpn_gen_demand_opts *o,
                     ? st->offered_latency_unit_h[c] / st->capacity_east_unit_h[c]
                     : 0);
     fprintf(stderr, " of eastern capacity; size factors (flexible/latency-bound)");
-    for (int c = 0; c < CPN_CLASS_COUNT; c++)
-        fprintf(stderr, " %s %.3g/%.3g", cpn_class_name((enum cpn_class)c), st->gang_scale[c],
-                st->gang_scale_latency[c]);
+    for (int c = 0; c < CPN_CLASS_COUNT; c++) {
+        fprintf(stderr, " %s ", cpn_class_name((enum cpn_class)c));
+        size_factor(st->gang_scale[c]);
+        fputc('/', stderr);
+        size_factor(st->gang_scale_latency[c]);
+    }
     fprintf(stderr, "\n");
 }
 

@@ -333,6 +333,8 @@ static int run_lp(const struct cpn_network *net,
     sum->energy_kwh = res.energy_kwh;
     sum->carbon_kg = res.carbon_kg;
     sum->cost_cny = res.cost_cny;
+    sum->objective_cny = res.objective;
+    sum->objective_bound_cny = res.bound;
     sum->mean_wait_h = NAN;
     sum->green_share = NAN;
     sum->west_share = NAN;
@@ -465,6 +467,8 @@ static int print_json(const struct sim_args *a,
         json_object_set_new(p, "energy_kwh", jnum(s[i].energy_kwh));
         json_object_set_new(p, "carbon_kg", jnum(s[i].carbon_kg));
         json_object_set_new(p, "cost_cny", jnum(s[i].cost_cny));
+        json_object_set_new(p, "objective_cny", jnum(s[i].objective_cny));
+        json_object_set_new(p, "objective_bound_cny", jnum(s[i].objective_bound_cny));
         json_object_set_new(p, "mean_wait_h", jnum(s[i].mean_wait_h));
         json_object_set_new(p, "green_share", jnum(s[i].green_share));
         json_object_set_new(p, "west_share", jnum(s[i].west_share));
@@ -599,6 +603,9 @@ int cpn_cmd_sim(int argc, char **argv)
             goto out;
         }
         sums[k] = *cpn_sim_summary(sim);
+        sums[k].objective_cny =
+            pols[k].money_weight * sums[k].cost_cny + pols[k].carbon_cny_per_kg * sums[k].carbon_kg;
+        sums[k].objective_bound_cny = NAN;
         if (jobs_out.f)
             rc = cpn_sim_write_jobs(sim, jobs_out.f, col, k == 0);
         if (!rc && clusters_out.f)

@@ -18,6 +18,9 @@
 
 /* Solve-price rounds before giving up. */
 #define LP_MAX_ROUNDS 200
+/* Relative gap between the restricted LP's objective and the Lagrangian bound at which column
+ * generation stops early (its tail adds columns that barely move the objective). */
+#define LP_GAP 1e-4
 /* Options per job whose best columns enter the LP in one pricing round. */
 #define LP_KEEP_PER_JOB 3
 /* Share of a resource's limit that the greedy placement must reach in some slot for the resource
@@ -465,35 +468,86 @@ static void lp_free(struct lp *L)
     cpn_free(L->val);
 }
 
-static int run(struct lp *L, int *rounds, struct cpn_error *err)
+/* The Lagrangian (Lasdon) bound of the last solve: the restricted LP's optimum plus, per job, its
+ * most negative reduced cost (the job rows are convexity rows: a job takes its options once).
+ * Resources without rows price at 0, which only relaxes them further, so the bound holds while
+ * rows are still missing. d[first .. n) are the candidates of one job after another; the pricing
+ * tolerance (1e-9 of a column's cost) is the bound's only slack. */
+static double lagrangian_bound(const struct lp *L, const size_t *first, size_t n)
+{
+    long double lb = glp_get_obj_val(L->prob);
+    for (size_t j = 0; j < L->njobs; j++) {
+        size_t e = j + 1 < L->njobs ? first[j + 1] : n;
+        double m = 0;
+        for (size_t k = first[j]; k < e; k++)
+            if (L->cand[k].d < m)
+                m = L->cand[k].d;
+        lb += m;
+    }
+    return (double)lb;
+}
+
+static int run(struct lp *L, int *rounds, double *bound, struct cpn_error *err)
 {
     int meth = GLP_PRIMAL, rc;
+    size_t *first = cpn_calloc(L->njobs + 1, sizeof *first);
+    if (!first)
+        return nomem(err, L);
+    *bound = -INFINITY;
     for (int round = 1;; round++) {
         size_t n = 0;
         int nrows = 0;
+        double z, lb;
         *rounds = round;
         L->ncruns = 0;
         if ((rc = solve(L, meth, round, err)) != 0)
-            return rc;
-        if (read_solution(L))
-            return nomem(err, L);
+            break;
+        if (read_solution(L)) {
+            rc = nomem(err, L);
+            break;
+        }
         solution_use(L);
-        if (add_chains(L, 1.0, &nrows))
-            return nomem(err, L);
-        for (size_t j = 0; j < L->njobs; j++)
-            if (lp_price_job(L, j, false, LP_KEEP_PER_JOB, &n))
-                return nomem(err, L);
-        if (nrows == 0 && n == 0)
-            return 0;
-        if (round >= LP_MAX_ROUNDS)
-            return cpn_errorf(err, CPN_ESOLVER,
-                              "lp: column generation did not converge in %d rounds (%zu columns, "
-                              "%d rows; %d rows and %zu columns still to add)",
-                              LP_MAX_ROUNDS, L->ncols, glp_get_num_rows(L->prob), nrows, n);
-        if (add_cols(L, n))
-            return nomem(err, L);
+        if (add_chains(L, 1.0, &nrows)) {
+            rc = nomem(err, L);
+            break;
+        }
+        rc = 0;
+        for (size_t j = 0; j < L->njobs && !rc; j++) {
+            first[j] = n;
+            rc = lp_price_job(L, j, false, LP_KEEP_PER_JOB, &n);
+        }
+        if (rc) {
+            rc = nomem(err, L);
+            break;
+        }
+        z = glp_get_obj_val(L->prob);
+        lb = lagrangian_bound(L, first, n);
+        if (lb > *bound)
+            *bound = lb;
+        if (nrows == 0 && n == 0) {
+            *bound = z;
+            break;
+        }
+        /* tailing off: the solution is feasible and within LP_GAP of the bound */
+        if (nrows == 0 && z - *bound <= LP_GAP * fmax(1.0, fabs(z)))
+            break;
+        if (round >= LP_MAX_ROUNDS) {
+            rc =
+                cpn_errorf(err, CPN_ESOLVER,
+                           "lp: column generation did not converge in %d rounds (%zu columns, "
+                           "%d rows; %d rows and %zu columns still to add; objective %.6g, "
+                           "bound %.6g)",
+                           LP_MAX_ROUNDS, L->ncols, glp_get_num_rows(L->prob), nrows, n, z, *bound);
+            break;
+        }
+        if (add_cols(L, n)) {
+            rc = nomem(err, L);
+            break;
+        }
         meth = n == 0 ? GLP_DUALP : GLP_PRIMAL;
     }
+    cpn_free(first);
+    return rc;
 }
 
 int cpn_lp_bound(const struct cpn_network *net,
@@ -507,6 +561,7 @@ int cpn_lp_bound(const struct cpn_network *net,
 {
     struct lp L;
     int rc, rounds = 0, term;
+    double bound = 0;
     memset(&L, 0, sizeof L);
     L.net = net;
     L.js = js;
@@ -522,9 +577,12 @@ int cpn_lp_bound(const struct cpn_network *net,
     if (rc == 0 && build(&L))
         rc = nomem(err, &L);
     if (rc == 0 && L.njobs > 0)
-        rc = run(&L, &rounds, err);
-    if (rc == 0)
+        rc = run(&L, &rounds, &bound, err);
+    if (rc == 0) {
         fill_result(&L, rounds, out);
+        /* net of the unplaced jobs' penalty, like objective */
+        out->bound = L.njobs > 0 ? bound - (glp_get_obj_val(L.prob) - out->objective) : 0;
+    }
     lp_free(&L);
     glp_term_out(term);
     return rc;

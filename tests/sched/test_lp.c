@@ -742,9 +742,16 @@ static void test_differential(void)
         nodes_total += nodes;
         CHECK_INT(solve(&in, &r), 0);
         CHECK_INT(r.infeasible, infeasible);
+        /* the bound is below the LP solution, by at most the early-stop gap */
+        CHECK_MSG(r.bound <= r.objective + 1e-9 * (1 + fabs(r.objective)) &&
+                      r.bound >= r.objective - 1e-4 * fmax(1, fabs(r.objective)),
+                  "instance %d: bound %.12g against LP objective %.12g", it, r.bound, r.objective);
         if (integer < BIG) {
             allplaced++;
-            CHECK_MSG(r.objective <= integer + 1e-6 * (1 + fabs(integer)),
+            CHECK_MSG(r.bound <= integer + 1e-6 * (1 + fabs(integer)),
+                      "instance %d: bound %.12g above the integer optimum %.12g", it, r.bound,
+                      integer);
+            CHECK_MSG(r.objective <= integer + 1e-4 * (1 + fabs(integer)),
                       "instance %d: LP %.12g above the integer optimum %.12g", it, r.objective,
                       integer);
             CHECK_NEAR(r.placed, (double)(in.js.n - infeasible), 1e-6);
