@@ -57,17 +57,26 @@ year_rss=$(kv "$W/sim-year.json.rss" maxrss_kib)
 say "year: $year_jobs jobs in $year_s s, peak RSS $year_rss KiB"
 
 say "== quality on the reference week: green against the LP bound (optimal) and nearest"
-"$BIN" gen demand --network "$NET" --seed 3 --days 7 --jobs-per-day "${QUALITY_JOBS_PER_DAY:-300}" \
-    --start 2025-03-01T00:00:00Z --out "$W/quality.csv"
-if "$BIN" sim --network "$NET" --signals "$W/signals" --jobs "$W/quality.csv" --policy nearest \
-    --compare nearest,greenest-now,green,optimal --json >"$W/quality.json" 2>"$W/quality.err"; then
-    "$BIN" sim --network "$NET" --signals "$W/signals" --jobs "$W/quality.csv" --policy nearest \
-        --compare nearest,greenest-now,green,optimal
-else
-    say "quality: the LP bound could not be computed: $(cat "$W/quality.err")"
-    "$BIN" sim --network "$NET" --signals "$W/signals" --jobs "$W/quality.csv" --policy nearest \
-        --compare nearest,greenest-now,green --json >"$W/quality.json"
-fi
+# quality SUFFIX [gen demand options]: the week's demand, then every policy and the LP bound
+quality() {
+    sfx=$1
+    shift
+    "$BIN" gen demand --network "$NET" --seed 3 --days 7 --jobs-per-day "${QUALITY_JOBS_PER_DAY:-300}" \
+        --start 2025-03-01T00:00:00Z --out "$W/quality$sfx.csv" "$@"
+    if "$BIN" sim --network "$NET" --signals "$W/signals" --jobs "$W/quality$sfx.csv" --policy nearest \
+        --compare nearest,greenest-now,green,optimal --json >"$W/quality$sfx.json" 2>"$W/quality$sfx.err"; then
+        "$BIN" sim --network "$NET" --signals "$W/signals" --jobs "$W/quality$sfx.csv" --policy nearest \
+            --compare nearest,greenest-now,green,optimal
+    else
+        say "quality: the LP bound could not be computed: $(cat "$W/quality$sfx.err")"
+        "$BIN" sim --network "$NET" --signals "$W/signals" --jobs "$W/quality$sfx.csv" --policy nearest \
+            --compare nearest,greenest-now,green --json >"$W/quality$sfx.json"
+    fi
+}
+say "-- the default load (--load 0.3: every job held at the 10 % size cap, capacity contended)"
+quality ""
+say "-- a third of it (--load 0.1)"
+quality "-load10" --load 0.1
 awk -v er="$W/eng-ref.txt" -v ex="$W/eng-x10.txt" -v x10_jobs="$x10_jobs" -v x10_s="$x10_sim_s" \
     -v yj="$year_jobs" -v ys="$year_s" -v yrss="$year_rss" -v qf="$W/quality.json" '
 function kv(f, k,   l, a) { while ((getline l < f) > 0) { split(l, a, " "); if (a[1] == k) { close(f); return a[2] } } close(f); return 0 }
@@ -89,15 +98,23 @@ BEGIN {
     printf "  \"bytes_per_job\": %.0f\n", yrss * 1024 / yj
     printf "}\n"
 }' >"$B/bench.json.tmp"
-# quality figures from the JSON report (one key per line: awk keeps the policy it is in)
-qv() { awk -v pol="$1" -v key="$2" '
+# quality figures from a JSON report (one key per line: awk keeps the policy it is in)
+qv() { awk -v pol="$2" -v key="$3" '
     $0 ~ "^    \"" pol "\": *\\{" { inpol = 1; next }
     inpol && /^    \}/ { inpol = 0 }
     inpol { k = $1; gsub(/[",:]/, "", k); if (k == key) { v = $2; gsub(/,/, "", v); print v; exit } }
-' "$W/quality.json"; }
-gc=$(qv green carbon_kg); oc=$(qv optimal carbon_kg); nc=$(qv nearest carbon_kg); gv=$(qv green violations)
-[ -n "$oc" ] || oc=null
-awk -v gc="$gc" -v oc="$oc" -v nc="$nc" -v gv="$gv" '
+' "$1"; }
+Q=$W/quality.json
+Q10=$W/quality-load10.json
+or_null() { [ -n "$1" ] && [ "$1" != null ] && echo "$1" || echo null; }
+gc=$(qv "$Q" green carbon_kg); oc=$(or_null "$(qv "$Q" optimal carbon_kg)"); nc=$(qv "$Q" nearest carbon_kg)
+gv=$(qv "$Q" green violations); go=$(qv "$Q" green objective_cny)
+ob=$(or_null "$(qv "$Q" optimal objective_bound_cny)")
+gc10=$(qv "$Q10" green carbon_kg); oc10=$(or_null "$(qv "$Q10" optimal carbon_kg)")
+go10=$(qv "$Q10" green objective_cny); ob10=$(or_null "$(qv "$Q10" optimal objective_bound_cny)")
+awk -v gc="$gc" -v oc="$oc" -v nc="$nc" -v gv="$gv" -v go="$go" -v ob="$ob" \
+    -v gc10="$gc10" -v oc10="$oc10" -v go10="$go10" -v ob10="$ob10" '
+    function pct(a, b) { return b == "null" ? "null" : sprintf("%.3f", 100 * (a / b - 1)) }
     { lines[NR] = $0 }
     END {
         for (i = 1; i < NR; i++) {
@@ -108,9 +125,13 @@ awk -v gc="$gc" -v oc="$oc" -v nc="$nc" -v gv="$gv" '
         printf "  \"quality_green_carbon_kg\": %s,\n", gc
         printf "  \"quality_optimal_carbon_kg\": %s,\n", oc
         printf "  \"quality_nearest_carbon_kg\": %s,\n", nc
-        if (oc == "null") printf "  \"quality_green_vs_optimal_carbon_pct\": null,\n"
-        else printf "  \"quality_green_vs_optimal_carbon_pct\": %.3f,\n", 100 * (gc / oc - 1)
+        printf "  \"quality_green_vs_optimal_carbon_pct\": %s,\n", pct(gc, oc)
+        printf "  \"quality_green_objective_cny\": %s,\n", go
+        printf "  \"quality_optimal_objective_bound_cny\": %s,\n", ob
+        printf "  \"quality_green_vs_optimal_objective_pct\": %s,\n", pct(go, ob)
         printf "  \"quality_green_vs_nearest_carbon_pct\": %.3f,\n", 100 * (gc / nc - 1)
+        printf "  \"quality_load10_green_vs_optimal_carbon_pct\": %s,\n", pct(gc10, oc10)
+        printf "  \"quality_load10_green_vs_optimal_objective_pct\": %s,\n", pct(go10, ob10)
         printf "  \"quality_green_violations\": %s\n}\n", gv
     }' "$B/bench.json.tmp" >build/bench.json
 rm -f "$B/bench.json.tmp"
