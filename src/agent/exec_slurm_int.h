@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* What the Slurm executor's two files share: the pure parsers of the text that sbatch, squeue,
+/* What the Slurm executor's files share: the pure parsers of the text that sbatch, squeue,
  * scontrol and the jobcomp file print (exec_slurm_parse.c, unit-tested on lines captured from a
  * real Slurm 22.05 in tests/agent/test_slurm_parse.c) and the mapping of partitions and nodes to
  * pools. Nothing here runs a command, reads a clock or keeps state. */
