@@ -532,6 +532,8 @@ static int csv_rows(struct jload *L, struct cpn_csv *csv)
 /* The JSON value as the text the field parser reads; NULL when its type is not allowed. */
 static const char *json_text(const json_t *v, enum jkind k, char *buf, size_t size)
 {
+    if (!v)
+        return NULL;
     switch (json_typeof(v)) {
     case JSON_STRING:
         return k == JK_STR || k == JK_TIME || k == JK_LIST ? json_string_value(v) : NULL;

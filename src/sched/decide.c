@@ -91,13 +91,10 @@ static bool better(const struct cpn_engine *e, const struct eval *a, const struc
     return a->pool < b->pool;
 }
 
-static bool residency_ok(const struct cpn_engine *e,
-                         const struct cpn_jobset *js,
-                         const struct cpn_job *job,
-                         int32_t c)
+static bool
+residency_ok(const struct cpn_jobset *js, const struct cpn_job *job, int32_t hub, int32_t c)
 {
-    const struct cpn_network *net = e->net;
-    if (job->allowed_hubs && !(job->allowed_hubs & (1ull << net->clusters[c].hub)))
+    if (job->allowed_hubs && !(job->allowed_hubs & (1ull << hub)))
         return false;
     if (job->n_allowed) {
         if (!js)
@@ -199,8 +196,47 @@ static void finish_eval(const struct cpn_engine *e,
     ev->objective = e_slot * (double)obj_sum + e->pol.money_weight * (rental + transfer);
 }
 
+/* Zone z's best contiguous window of k slots starting in [r, last] with the last slot at wl,
+ * ignoring capacity, in e->zbest[z]: found once per decision for all the pools of the zone. */
+static void
+zone_window(struct cpn_engine *e, int32_t z, int32_t k, int32_t r, int32_t last, double wl)
+{
+    size_t n = (size_t)e->nslots;
+    const long double *op = e->obj_pre + (size_t)z * (n + 1);
+    const double *opd = e->obj_pre_d + (size_t)z * (n + 1);
+    const double *ov = e->obj + (size_t)z * n;
+    struct zone_best *zb = &e->zbest[z];
+    int32_t best_s = -1;
+    long double best_cost = 0;
+    double best_d = 0;
+    if (zb->stamp == e->stamp && zb->k == k && zb->r == r && zb->last == last && zb->wlast == wl)
+        return;
+    /* Screen in double (prefix sums rounded to double: ~1e-15 relative error), and decide
+     * near-ties exactly in long double, so ties still go to the earliest start. */
+    for (int32_t s0 = r; s0 <= last; s0++) {
+        double cd = opd[s0 + k - 1] - opd[s0] + wl * ov[s0 + k - 1];
+        if (best_s >= 0 && cd > best_d + 1e-9 * (fabs(best_d) + 1))
+            continue;
+        {
+            long double cost = op[s0 + k - 1] - op[s0] + (long double)wl * ov[s0 + k - 1];
+            if (best_s < 0 || (!tie((double)cost, (double)best_cost) && cost < best_cost)) {
+                best_s = s0;
+                best_cost = cost;
+                best_d = cd;
+            }
+        }
+    }
+    zb->stamp = e->stamp;
+    zb->k = k;
+    zb->r = r;
+    zb->last = last;
+    zb->wlast = wl;
+    zb->s = best_s;
+    zb->cost = best_cost;
+}
+
 /* Best contiguous window of pool p in [r, last]; fills ev or returns the reason. */
-static enum cpn_why scan_contiguous(const struct cpn_engine *e,
+static enum cpn_why scan_contiguous(struct cpn_engine *e,
                                     const struct cpn_job *job,
                                     int32_t p,
                                     int32_t r,
@@ -229,34 +265,10 @@ static enum cpn_why scan_contiguous(const struct cpn_engine *e,
         if (!e->pol.shift_time) {
             best_s = r;
             best_cost = op[r + k - 1] - op[r] + (long double)ev->wlast * ov[r + k - 1];
-        } else if (zb->stamp == e->stamp && zb->k == k && zb->r == r && zb->last == last &&
-                   zb->wlast == ev->wlast) {
+        } else {
+            zone_window(e, z, k, r, last, ev->wlast);
             best_s = zb->s;
             best_cost = zb->cost;
-        } else {
-            /* Screen in double (prefix sums rounded to double: ~1e-15 relative error), and
-             * decide near-ties exactly in long double, so ties still go to the earliest start. */
-            double wl = ev->wlast;
-            for (int32_t s0 = r; s0 <= last; s0++) {
-                double cd = opd[s0 + k - 1] - opd[s0] + wl * ov[s0 + k - 1];
-                if (best_s >= 0 && cd > best_d + 1e-9 * (fabs(best_d) + 1))
-                    continue;
-                {
-                    long double cost = op[s0 + k - 1] - op[s0] + (long double)wl * ov[s0 + k - 1];
-                    if (best_s < 0 || (!tie((double)cost, (double)best_cost) && cost < best_cost)) {
-                        best_s = s0;
-                        best_cost = cost;
-                        best_d = cd;
-                    }
-                }
-            }
-            zb->stamp = e->stamp;
-            zb->k = k;
-            zb->r = r;
-            zb->last = last;
-            zb->wlast = ev->wlast;
-            zb->s = best_s;
-            zb->cost = best_cost;
         }
     }
     for (int32_t t = r; blocked && t < hi; t++) {
@@ -306,6 +318,69 @@ static enum cpn_why scan_contiguous(const struct cpn_engine *e,
     return CPN_WHY_OK;
 }
 
+/* Sums of the series of zone z over the chosen slots v[0..k) into *o. */
+static void sum_pick(const struct cpn_engine *e,
+                     int32_t z,
+                     const struct cpn_slot_cost *v,
+                     int32_t k,
+                     double wl,
+                     struct slot_pick *o)
+{
+    size_t n = (size_t)e->nslots;
+    const double *ov = e->obj + (size_t)z * n, *cv = e->ci + (size_t)z * n,
+                 *pv = e->price + (size_t)z * n;
+    long double os = 0, cs = 0, ps = 0;
+    double dearest = ov[v[0].t];
+    int32_t tmax = -1, tmin = INT32_MAX;
+    for (int32_t i = 0; i < k; i++) {
+        int32_t t = v[i].t;
+        os += ov[t];
+        cs += cv[t];
+        ps += pv[t];
+        if (t > tmax)
+            tmax = t;
+        if (t < tmin)
+            tmin = t;
+        if (ov[t] > dearest)
+            dearest = ov[t];
+    }
+    o->lb = os - (long double)(1.0 - wl) * dearest;
+    /* the last slot in time runs only the remaining fraction */
+    o->os = os - (long double)(1.0 - wl) * ov[tmax];
+    o->cs = cs - (long double)(1.0 - wl) * cv[tmax];
+    o->ps = ps - (long double)(1.0 - wl) * pv[tmax];
+    o->tmin = tmin;
+    o->tmax = tmax;
+}
+
+/* Zone z's k cheapest slots of [r, D) with the last at wl, ignoring capacity, in e->zbest[z]:
+ * found once per decision for all the pools of the zone. With filled, e->slots already holds
+ * every slot of [r, D) in order. */
+static const struct slot_pick *
+zone_slots(struct cpn_engine *e, int32_t z, int32_t k, int32_t r, int32_t D, double wl, bool filled)
+{
+    struct zone_best *zb = &e->zbest[z];
+    struct cpn_slot_cost *v = e->slots;
+    const double *ov = e->obj + (size_t)z * (size_t)e->nslots;
+    if (zb->istamp == e->stamp && zb->ik == k && zb->ir == r && zb->iend == D && zb->iwlast == wl)
+        return &zb->pick;
+    if (!filled) {
+        for (int32_t t = r; t < D; t++) {
+            v[t - r].cost = ov[t];
+            v[t - r].t = t;
+        }
+    }
+    if (D - r > k)
+        select_k(v, (size_t)(D - r), (size_t)k);
+    sum_pick(e, z, v, k, wl, &zb->pick);
+    zb->istamp = e->stamp;
+    zb->ik = k;
+    zb->ir = r;
+    zb->iend = D;
+    zb->iwlast = wl;
+    return &zb->pick;
+}
+
 /* The k cheapest free slots of pool p in [r, D) (the first k when the policy does not shift in
  * time). With runs != NULL, also writes the chosen slots as runs and their count. */
 static enum cpn_why scan_slots(struct cpn_engine *e,
@@ -322,11 +397,10 @@ static enum cpn_why scan_slots(struct cpn_engine *e,
     size_t n = (size_t)e->nslots, cnt = 0;
     const int64_t *row = e->unlimited[p] ? NULL : eng_free_row(e, p);
     const double *prow = e->capped[c] ? eng_power_row(e, c) : NULL;
-    const double *ov = e->obj + (size_t)z * n, *cv = e->ci + (size_t)z * n,
-                 *pv = e->price + (size_t)z * n;
+    const double *ov = e->obj + (size_t)z * n;
     bool cap_blocked = false, pow_blocked = false;
-    long double os = 0, cs = 0, ps = 0;
-    int32_t tmax = -1, tmin = INT32_MAX;
+    struct slot_pick own;
+    const struct slot_pick *pk = &own;
     struct cpn_slot_cost *v = e->slots;
     for (int32_t t = r; t < D; t++) {
         if (row && row[t] < job->units) {
@@ -345,25 +419,16 @@ static enum cpn_why scan_slots(struct cpn_engine *e,
     }
     if (cnt < (size_t)k)
         return pow_blocked && !cap_blocked ? CPN_WHY_POWER : CPN_WHY_CAPACITY;
-    if (e->pol.shift_time && cnt > (size_t)k)
-        select_k(v, cnt, (size_t)k);
-    for (int32_t i = 0; i < k; i++) {
-        int32_t t = v[i].t;
-        os += ov[t];
-        cs += cv[t];
-        ps += pv[t];
-        if (t > tmax)
-            tmax = t;
-        if (t < tmin)
-            tmin = t;
+    if (e->pol.shift_time && !nruns && cnt == (size_t)(D - r)) {
+        pk = zone_slots(e, z, k, r, D, ev->wlast, true); /* free everywhere: the zone's pick */
+    } else {
+        if (e->pol.shift_time && cnt > (size_t)k)
+            select_k(v, cnt, (size_t)k);
+        sum_pick(e, z, v, k, ev->wlast, &own);
     }
-    /* the last slot in time runs only the remaining fraction */
-    os -= (long double)(1.0 - ev->wlast) * ov[tmax];
-    cs -= (long double)(1.0 - ev->wlast) * cv[tmax];
-    ps -= (long double)(1.0 - ev->wlast) * pv[tmax];
-    ev->start = tmin;
-    ev->last = tmax;
-    finish_eval(e, job, pool, kw, os, cs, ps, ev);
+    ev->start = pk->tmin;
+    ev->last = pk->tmax;
+    finish_eval(e, job, pool, kw, pk->os, pk->cs, pk->ps, ev);
     if (nruns) {
         uint32_t nr = 0;
         qsort(v, (size_t)k, sizeof *v, slot_t_cmp);
@@ -447,33 +512,32 @@ static void job_window(const struct cpn_engine *e,
 static enum cpn_why prep_pool(const struct cpn_engine *e,
                               const struct cpn_jobset *js,
                               const struct cpn_job *job,
-                              int32_t p,
+                              const struct eng_cand *cd,
                               int64_t release_t,
                               const struct window *shared,
                               struct eval *ev)
 {
     const struct cpn_network *net = e->net;
-    const struct cpn_pool *pool = &net->pools[p];
-    int32_t c = pool->cluster;
+    int32_t c = cd->cluster;
     struct window own;
     const struct window *w = shared;
-    ev->pool = p;
+    ev->pool = cd->pool;
     ev->why = CPN_WHY_OK;
-    ev->rtt_ms = cpn_network_rtt(net, job->site, c);
-    if (job->device[0] && strcmp(job->device, pool->device) != 0)
+    ev->rtt_ms = cd->rtt_ms;
+    if (job->device[0] && strcmp(job->device, cd->device) != 0)
         return CPN_WHY_CLASS;
-    if (job->min_tflops > 0 && pool->tflops_per_unit < job->min_tflops)
+    if (job->min_tflops > 0 && cd->tflops_per_unit < job->min_tflops)
         return CPN_WHY_CLASS;
-    if (!e->unlimited[p] && job->units > pool->units)
+    if (!cd->unlimited && job->units > cd->units)
         return CPN_WHY_SIZE;
     if (job->max_rtt_ms > 0 && ev->rtt_ms > job->max_rtt_ms)
         return CPN_WHY_LATENCY;
-    if (!residency_ok(e, js, job, c))
+    if (!residency_ok(js, job, cd->hub, c))
         return CPN_WHY_RESIDENCY;
     if (!e->up[c])
         return CPN_WHY_DOWN;
     if (!w) {
-        job_window(e, job, cpn_job_duration_on(job, pool), release_t, &own);
+        job_window(e, job, cpn_job_duration_on(job, &net->pools[cd->pool]), release_t, &own);
         w = &own;
     }
     if (w->why != CPN_WHY_OK)
@@ -485,7 +549,7 @@ static enum cpn_why prep_pool(const struct cpn_engine *e,
     ev->r = w->r;
     ev->hi = w->hi;
     ev->span_end = w->span_end;
-    ev->kw = cpn_job_power_kw(job, pool, &net->clusters[c]);
+    ev->kw = cpn_job_power_kw(job, &net->pools[cd->pool], &net->clusters[c]);
     if (e->capped[c] && ev->kw > net->clusters[c].power_cap_kw)
         return CPN_WHY_POWER;
     return CPN_WHY_OK;
@@ -519,8 +583,10 @@ static enum cpn_why eval_pool(struct cpn_engine *e,
                               struct eval *ev,
                               uint32_t *nruns)
 {
+    struct eng_cand cd;
+    eng_cand_fill(e, job->site, p, &cd);
     memset(ev, 0, sizeof *ev);
-    ev->why = prep_pool(e, js, job, p, release_t, NULL, ev);
+    ev->why = prep_pool(e, js, job, &cd, release_t, NULL, ev);
     if (ev->why != CPN_WHY_OK)
         return ev->why;
     return search_pool(e, job, ev, nruns);
@@ -528,18 +594,120 @@ static enum cpn_why eval_pool(struct cpn_engine *e,
 
 /* A lower bound of a prepared pool's objective: every slot of its span costs at least the span's
  * cheapest slot (sparse-table range minimum), plus the fixed rental and transfer. */
-static double
-lower_bound(const struct cpn_engine *e, const struct cpn_job *job, const struct eval *ev)
+static double lower_bound(const struct cpn_engine *e,
+                          const struct cpn_job *job,
+                          const struct eng_cand *cd,
+                          const struct eval *ev)
 {
-    const struct cpn_pool *pool = &e->net->pools[ev->pool];
-    double fixed =
-        e->pol.money_weight *
-        ((double)job->units * (double)pool->price_ucny_per_unit_h / 1e6 * ev->dur_s / 3600.0 +
-         job->data_gb * (double)e->net->transfer_ucny_per_gb / 1e6);
+    double fixed = e->pol.money_weight *
+                   ((double)job->units * cd->price_ucny_per_unit_h / 1e6 * ev->dur_s / 3600.0 +
+                    job->data_gb * (double)e->net->transfer_ucny_per_gb / 1e6);
     double e_slot = ev->kw * (double)e->slot_s / 3600.0;
-    int32_t z = e->net->clusters[pool->cluster].zone;
-    double m = eng_range_min(e, z, ev->r, ev->span_end);
+    double m = eng_range_min(e, cd->zone, ev->r, ev->span_end);
     return fixed + e_slot * m * ((double)ev->k - 1.0 + ev->wlast);
+}
+
+/* Whether prepared pool pe provably cannot beat best: with its zone's optimum ignoring capacity
+ * (no pool of the zone does better), when another pool of the zone has already found it in this
+ * decision, its objective would still exceed the best by far more than a tie and the rounding.
+ * Only for policies that shift in time (otherwise the zone's optimum is the earliest window, no
+ * bound for a pool that must wait). */
+static bool cannot_win(const struct cpn_engine *e,
+                       const struct cpn_job *job,
+                       const struct eval *pe,
+                       const struct eval *best)
+{
+    const struct cpn_pool *pool = &e->net->pools[pe->pool];
+    int32_t z = e->net->clusters[pool->cluster].zone;
+    const struct zone_best *zb;
+    long double sum;
+    double e_slot, energy, fixed, lb;
+    if (!e->pol.shift_time)
+        return false;
+    zb = &e->zbest[z];
+    if (!job->interruptible) {
+        if (zb->stamp != e->stamp || zb->k != pe->k || zb->r != pe->r || zb->last != pe->hi ||
+            zb->wlast != pe->wlast)
+            return false;
+        sum = zb->cost;
+    } else {
+        if (zb->istamp != e->stamp || zb->ik != pe->k || zb->ir != pe->r || zb->iend != pe->hi ||
+            zb->iwlast != pe->wlast)
+            return false;
+        sum = zb->pick.lb;
+    }
+    e_slot = pe->kw * ((double)e->slot_s / 3600.0);
+    energy = e_slot * (double)sum;
+    fixed = e->pol.money_weight *
+            ((double)job->units * (double)pool->price_ucny_per_unit_h / 1e6 * pe->dur_s / 3600.0 +
+             job->data_gb * (double)e->net->transfer_ucny_per_gb / 1e6);
+    lb = energy + fixed;
+    return lb - best->objective > 1e-9 * (fabs(energy) + fabs(fixed) + fabs(best->objective));
+}
+
+/* Removes and returns the least item of h[0..*hn) by (bound, pool), by a linear scan. */
+static struct lb_item pop_least(struct lb_item *h, size_t *hn)
+{
+    size_t m = 0;
+    struct lb_item top;
+    for (size_t i = 1; i < *hn; i++)
+        if (lb_less(&h[i], &h[m]))
+            m = i;
+    top = h[m];
+    h[m] = h[--*hn];
+    return top;
+}
+
+/* Keeps the items of h[0..hn) that can still be searched once b is the best objective, makes a
+ * heap of them and returns their count. The best objective found later can exceed b only through
+ * a chain of ties, each at most TIE_REL higher (at most one per pool), so an item whose bound is
+ * 1e-6 relative above b would end the search before it is searched: dropping it changes nothing. */
+static size_t prune_heapify(struct lb_item *h, size_t hn, bool prune, double b)
+{
+    size_t n = 0;
+    double cut = b + 1e-6 * fabs(b);
+    for (size_t i = 0; i < hn; i++)
+        if (!prune || !(h[i].lb > cut))
+            h[n++] = h[i];
+    for (size_t i = n / 2; i-- > 0;)
+        heap_down(h, n, i);
+    return n;
+}
+
+/* Searches the prepared pools cv[0..nc), whose bounds are in the engine's heap array, in order
+ * of (bound, pool) until the next bound exceeds the best objective found. The first pools come
+ * from linear scans, so that the heap holds only the pools that the first best leaves in play.
+ * Returns whether a pool is feasible, the best in *best. */
+#define LINEAR_POPS 4
+static bool search_by_bound(
+    struct cpn_engine *e, const struct cpn_job *job, struct eval *cv, size_t nc, struct eval *best)
+{
+    struct lb_item *h = e->heap;
+    size_t hn = nc;
+    bool have = false;
+    for (int i = 0; i < LINEAR_POPS && hn > 0 && !have; i++) {
+        struct eval *pe = &cv[pop_least(h, &hn).idx];
+        if (search_pool(e, job, pe, NULL) == CPN_WHY_OK) {
+            *best = *pe;
+            have = true;
+        }
+    }
+    hn = prune_heapify(h, hn, have, have ? best->objective : 0);
+    while (hn > 0) {
+        struct lb_item top = h[0];
+        struct eval *pe = &cv[top.idx];
+        if (have && top.lb > best->objective && !tie(top.lb, best->objective))
+            break; /* no pool left can win */
+        h[0] = h[--hn];
+        heap_down(h, hn, 0);
+        if (have && cannot_win(e, job, pe, best))
+            continue;
+        if (search_pool(e, job, pe, NULL) == CPN_WHY_OK && (!have || better(e, pe, best))) {
+            *best = *pe;
+            have = true;
+        }
+    }
+    return have;
 }
 
 static void fill_placement(const struct cpn_engine *e,
@@ -667,7 +835,7 @@ int cpn_engine_decide(struct cpn_engine *e,
     const struct cpn_network *net = e->net;
     struct explain_ctx x = { NULL, NULL };
     struct eval best, ev;
-    const int32_t *list;
+    const struct eng_cand *list;
     size_t nlist;
     int64_t release_t = job->earliest_s;
     bool have = false;
@@ -705,7 +873,7 @@ int cpn_engine_decide(struct cpn_engine *e,
             e->cand_off[(size_t)job->site * CPN_CLASS_COUNT + (size_t)job->cls];
     if (ex) {
         for (size_t i = 0; i < nlist; i++) {
-            if (eval_pool(e, js, job, list[i], release_t, &ev, NULL) == CPN_WHY_OK &&
+            if (eval_pool(e, js, job, list[i].pool, release_t, &ev, NULL) == CPN_WHY_OK &&
                 (!have || better(e, &ev, &best))) {
                 best = ev;
                 have = true;
@@ -721,38 +889,23 @@ int cpn_engine_decide(struct cpn_engine *e,
             job_window(e, job, (double)job->duration_s, release_t, &win);
             shared = &win;
         }
+        bool by_bound = e->pol.rank == CPN_RANK_OBJECTIVE;
+        struct lb_item *h = e->heap;
         for (size_t i = 0; i < nlist; i++) {
-            enum cpn_why why = prep_pool(e, js, job, list[i], release_t, shared, &cv[nc]);
+            enum cpn_why why = prep_pool(e, js, job, &list[i], release_t, shared, &cv[nc]);
             if (why == CPN_WHY_LATENCY)
                 break; /* the list is sorted by RTT: every further pool is farther */
-            if (why == CPN_WHY_OK)
-                nc++;
+            if (why != CPN_WHY_OK)
+                continue;
+            if (by_bound) {
+                h[nc].lb = lower_bound(e, job, &list[i], &cv[nc]);
+                h[nc].pool = cv[nc].pool;
+                h[nc].idx = (uint32_t)nc;
+            }
+            nc++;
         }
-        if (e->pol.rank == CPN_RANK_OBJECTIVE) {
-            /* Search pools in order of their lower bounds (a binary heap: usually only some of
-             * them are searched before the next bound exceeds the best objective found). */
-            struct lb_item *h = e->heap;
-            size_t hn = nc;
-            for (size_t i = 0; i < nc; i++) {
-                h[i].lb = lower_bound(e, job, &cv[i]);
-                h[i].pool = cv[i].pool;
-                h[i].idx = (uint32_t)i;
-            }
-            for (size_t i = nc / 2; i-- > 0;)
-                heap_down(h, hn, i);
-            while (hn > 0) {
-                struct lb_item top = h[0];
-                struct eval *pe = &cv[top.idx];
-                if (have && top.lb > best.objective && !tie(top.lb, best.objective))
-                    break; /* no pool left can win */
-                h[0] = h[--hn];
-                heap_down(h, hn, 0);
-                if (search_pool(e, job, pe, NULL) == CPN_WHY_OK &&
-                    (!have || better(e, pe, &best))) {
-                    best = *pe;
-                    have = true;
-                }
-            }
+        if (by_bound) {
+            have = search_by_bound(e, job, cv, nc, &best);
         } else {
             for (size_t i = 0; i < nc; i++) {
                 if (search_pool(e, job, &cv[i], NULL) != CPN_WHY_OK)

@@ -55,14 +55,18 @@ static void build_sparse_table(struct cpn_engine *e)
             return; /* the bound is an optimisation: without it decisions stay exact */
         e->st_levels = levels;
     }
-    for (size_t z = 0; z < nz; z++) {
-        memcpy(e->st + z * n, e->obj + z * n, n * sizeof *e->st);
-        for (int l = 1; l < levels; l++) {
-            const double *prev = e->st + ((size_t)(l - 1) * nz + z) * n;
-            double *cur = e->st + ((size_t)l * nz + z) * n;
-            size_t half = (size_t)1 << (l - 1);
-            for (size_t t = 0; t + 2 * half <= n; t++)
-                cur[t] = prev[t] < prev[t + half] ? prev[t] : prev[t + half];
+    for (size_t z = 0; z < nz; z++)
+        for (size_t t = 0; t < n; t++)
+            e->st[t * nz + z] = e->obj[z * n + t];
+    for (int l = 1; l < e->st_levels; l++) {
+        const double *prev = e->st + (size_t)(l - 1) * n * nz;
+        double *cur = e->st + (size_t)l * n * nz;
+        size_t half = (size_t)1 << (l - 1);
+        for (size_t t = 0; t + 2 * half <= n; t++) {
+            for (size_t z = 0; z < nz; z++) {
+                double x = prev[t * nz + z], y = prev[(t + half) * nz + z];
+                cur[t * nz + z] = x < y ? x : y;
+            }
         }
     }
 }
@@ -139,26 +143,49 @@ static void cand_sort_list(int32_t *v, size_t n, struct cand_sort *cs)
     }
 }
 
+void eng_cand_fill(const struct cpn_engine *e, int32_t site, int32_t p, struct eng_cand *cd)
+{
+    const struct cpn_network *net = e->net;
+    const struct cpn_pool *pool = &net->pools[p];
+    const struct cpn_cluster *c = &net->clusters[pool->cluster];
+    cd->pool = p;
+    cd->cluster = pool->cluster;
+    cd->zone = c->zone;
+    cd->hub = c->hub;
+    cd->rtt_ms = cpn_network_rtt(net, site, pool->cluster);
+    cd->tflops_per_unit = pool->tflops_per_unit;
+    cd->price_ucny_per_unit_h = (double)pool->price_ucny_per_unit_h;
+    cd->units = pool->units;
+    cd->device = pool->device;
+    cd->unlimited = e->unlimited[p];
+}
+
 static int build_candidates(struct cpn_engine *e)
 {
     const struct cpn_network *net = e->net;
     size_t nlists = net->nsites * CPN_CLASS_COUNT, pos = 0;
+    int32_t *order = cpn_calloc(net->npools + 1, sizeof *order);
     e->cand_off = cpn_calloc(nlists + 1, sizeof *e->cand_off);
     e->cand = cpn_calloc(net->npools * net->nsites + 1, sizeof *e->cand);
-    if (!e->cand_off || !e->cand)
+    if (!order || !e->cand_off || !e->cand) {
+        cpn_free(order);
         return -ENOMEM;
+    }
     for (size_t s = 0; s < net->nsites; s++) {
         for (int k = 0; k < CPN_CLASS_COUNT; k++) {
             struct cand_sort cs = { net, (int32_t)s };
-            size_t start = pos;
+            size_t m = 0;
             e->cand_off[s * CPN_CLASS_COUNT + (size_t)k] = pos;
             for (size_t p = 0; p < net->npools; p++)
                 if ((int)net->pools[p].cls == k)
-                    e->cand[pos++] = (int32_t)p;
-            cand_sort_list(e->cand + start, pos - start, &cs);
+                    order[m++] = (int32_t)p;
+            cand_sort_list(order, m, &cs);
+            for (size_t i = 0; i < m; i++)
+                eng_cand_fill(e, (int32_t)s, order[i], &e->cand[pos++]);
         }
     }
     e->cand_off[nlists] = pos;
+    cpn_free(order);
     return 0;
 }
 

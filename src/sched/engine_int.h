@@ -7,18 +7,42 @@
 
 #include "cpnet/sched.h"
 
-/* A zone's best unobstructed contiguous window in the current decision (see scan_contiguous). */
+/* The chosen slots of an interruptible job: sums of the series over them (the last in time at
+ * its fraction), their first and last slot, and a lower bound of the objective sum of any k slots
+ * of the window (the k cheapest with the dearest of them at the fraction). */
+struct slot_pick {
+    long double os, cs, ps, lb;
+    int32_t tmin, tmax;
+};
+
+/* A zone's best unobstructed contiguous window in the current decision (see scan_contiguous),
+ * and its k cheapest slots of an interruptible job's window (see scan_slots). */
 struct zone_best {
     uint64_t stamp; /* the decision it belongs to */
     int32_t k, r, last, s;
     double wlast;
     long double cost;
+    uint64_t istamp; /* the decision of the interruptible entry */
+    int32_t ik, ir, iend;
+    double iwlast;
+    struct slot_pick pick;
 };
 
 /* A slot with its decision cost, for choosing the cheapest slots of an interruptible job. */
 struct cpn_slot_cost {
     double cost;
     int32_t t;
+};
+
+/* A pool of the candidate index with what a decision's per-pool checks read, side by side. */
+struct eng_cand {
+    int32_t pool, cluster, zone, hub;
+    double rtt_ms; /* from the list's origin site */
+    double tflops_per_unit;
+    double price_ucny_per_unit_h;
+    int64_t units;
+    const char *device;
+    bool unlimited;
 };
 
 struct cpn_engine {
@@ -51,7 +75,7 @@ struct cpn_engine {
 
     /* Candidate index: for site s and class k, pools cand[off[s*K+k] .. off[s*K+k+1]) sorted by
      * RTT from s, then pool index. */
-    int32_t *cand;
+    struct eng_cand *cand;
     size_t *cand_off;
 
     /* Scratch reused by decide: runs of the last placement, slot costs. */
@@ -66,8 +90,9 @@ struct cpn_engine {
     void *heap;              /* lower-bound heap of one decision (struct lb_item, decide.c) */
     size_t heap_cap;
 
-    /* Sparse table of range minima of obj per zone: level l, zone z, slot t at
-     * st[(l * nzones + z) * nslots + t] = min obj[t .. t + 2^l). NULL when it would be too large;
+    /* Sparse table of range minima of obj per zone: level l, slot t, zone z at
+     * st[(l * nslots + t) * nzones + z] = min obj[t .. t + 2^l) (the zones of one slot side by
+     * side: a decision reads the same two slots of every zone). NULL when it would be too large;
      * the lower bounds then fall back to 0 for the time-varying part. */
     double *st;
     int st_levels;
@@ -92,11 +117,14 @@ static inline double eng_range_min(const struct cpn_engine *e, int32_t z, int32_
     if (!e->st || b <= a)
         return 0;
     l = 31 - __builtin_clz((unsigned)(b - a));
-    lv = e->st + ((size_t)l * e->net->nzones + (size_t)z) * (size_t)e->nslots;
-    x = lv[a];
-    y = lv[b - (1 << l)];
+    lv = e->st + (size_t)l * (size_t)e->nslots * e->net->nzones + (size_t)z;
+    x = lv[(size_t)a * e->net->nzones];
+    y = lv[(size_t)(b - (1 << l)) * e->net->nzones];
     return x < y ? x : y;
 }
+
+/* Pool p as a candidate for jobs from site (engine.c). */
+void eng_cand_fill(const struct cpn_engine *e, int32_t site, int32_t p, struct eng_cand *cd);
 
 /* Recomputes per-zone series and prefix sums from the decision signals (engine.c). */
 int eng_load_signals(struct cpn_engine *e, struct cpn_error *err);
