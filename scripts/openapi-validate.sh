@@ -4,7 +4,8 @@
 # (npm; checks the document against the OpenAPI 3.0 JSON Schema, resolves every $ref and checks
 # path parameters and operationId uniqueness), installed once into build/npm. When the Python
 # openapi-spec-validator is on the PATH it runs too, as a second opinion. Not part of `make check`
-# (it needs the npm registry once); the route table itself is checked by tests/api/test_api.
+# (it needs the npm registry once) but of .ci/run; the route table itself is checked by
+# tests/api/test_api. Exit 0 valid, 1 invalid, 2 when the validator cannot be had.
 set -eu
 cd "$(dirname "$0")/.."
 doc=${1:-docs/openapi.yaml}
@@ -14,7 +15,8 @@ if [ ! -f "$dir/node_modules/@apidevtools/swagger-parser/package.json" ]; then
     command -v npm >/dev/null 2>&1 || { echo "openapi-validate: npm is not installed (apt-get install npm)" >&2; exit 2; }
     mkdir -p "$dir"
     npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error \
-        "@apidevtools/swagger-parser@$ver" >/dev/null
+        "@apidevtools/swagger-parser@$ver" >/dev/null ||
+        { echo "openapi-validate: npm could not install @apidevtools/swagger-parser@$ver" >&2; exit 2; }
 fi
 NODE_PATH="$PWD/$dir/node_modules" node -e '
 const SwaggerParser = require("@apidevtools/swagger-parser");
