@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* What the engine's own files share: the engine structure (horizon, per-zone decision series and
  * their prefix sums, per-pool free-capacity timelines, per-cluster power headroom, the candidate
- * index) and the helpers between engine.c (state), timeline.c (capacity) and decide.c (search). */
+ * index), the per-pool evaluation of a decision, and the helpers between engine.c (state) and the
+ * search: decide.c (walk and ranking), decide_pool.c (per-pool checks, bounds), decide_scan.c
+ * (timelines). */
 #ifndef CPN_SCHED_ENGINE_INT_H
 #define CPN_SCHED_ENGINE_INT_H
+
+#include <math.h>
 
 #include "cpnet/sched.h"
 
@@ -15,8 +19,8 @@ struct slot_pick {
     int32_t tmin, tmax;
 };
 
-/* A zone's best unobstructed contiguous window in the current decision (see scan_contiguous),
- * and its k cheapest slots of an interruptible job's window (see scan_slots). */
+/* A zone's best unobstructed contiguous window in the current decision (see eng_scan_contiguous),
+ * and its k cheapest slots of an interruptible job's window (see eng_scan_slots). */
 struct zone_best {
     uint64_t stamp; /* the decision it belongs to */
     int32_t k, r, last, s;
@@ -32,6 +36,35 @@ struct zone_best {
 struct cpn_slot_cost {
     double cost;
     int32_t t;
+};
+
+/* One pool's best option. */
+struct eval {
+    enum cpn_why why;
+    int32_t pool;
+    int32_t start; /* first slot */
+    int32_t last;  /* last slot occupied */
+    int32_t k;     /* slots */
+    double dur_s;
+    double wlast;
+    double objective; /* CNY */
+    double energy_kwh;
+    double carbon_kg;
+    int64_t cost_ucny;
+    double rtt_ms;
+    double transfer_s;
+    int32_t r;        /* first slot the job may use */
+    int32_t hi;       /* last start (contiguous) or end of window (interruptible) */
+    int32_t span_end; /* end of the slots the job may occupy */
+    double kw;        /* facility power */
+};
+
+/* The job's window for a run time dur: slots k, first slot r, last start (contiguous) or end of
+ * window (interruptible). The same for every pool when the duration does not depend on the pool. */
+struct window {
+    enum cpn_why why;
+    int32_t k, r, hi, span_end;
+    double dur, wlast, transfer_s;
 };
 
 /* A pool of the candidate index with what a decision's per-pool checks read, side by side. */
@@ -83,7 +116,7 @@ struct cpn_engine {
     size_t runs_cap;
     struct cpn_slot_cost *slots;
     size_t slots_cap;
-    void *evals; /* per-pool evaluations of one decision (struct eval, decide.c) */
+    void *evals; /* per-pool evaluations of one decision (struct eval) */
     size_t evals_cap;
     struct zone_best *zbest; /* per zone */
     uint64_t stamp;          /* decisions made, to date the zbest entries */
@@ -123,10 +156,84 @@ static inline double eng_range_min(const struct cpn_engine *e, int32_t z, int32_
     return x < y ? x : y;
 }
 
+#define TIE_REL 1e-12
+
+/* Whether a and b are equal up to rounding: ties of objectives go to the earliest start. */
+static inline bool eng_tie(double a, double b)
+{
+    double m = fabs(a) > fabs(b) ? fabs(a) : fabs(b);
+    return fabs(a - b) <= TIE_REL * m;
+}
+
 /* Pool p as a candidate for jobs from site (engine.c). */
 void eng_cand_fill(const struct cpn_engine *e, int32_t site, int32_t p, struct eng_cand *cd);
 
 /* Recomputes per-zone series and prefix sums from the decision signals (engine.c). */
 int eng_load_signals(struct cpn_engine *e, struct cpn_error *err);
+
+/* The job's window on a pool where it runs dur seconds, released at release_t (decide_pool.c). */
+void eng_job_window(const struct cpn_engine *e,
+                    const struct cpn_job *job,
+                    double dur,
+                    int64_t release_t,
+                    struct window *w);
+
+/* Applies the constraints that do not depend on the timelines to candidate cd and fills ev with
+ * the job's window on it (shared, when not NULL, for every pool). CPN_WHY_OK when a search is due
+ * (decide_pool.c). */
+enum cpn_why eng_prep_pool(const struct cpn_engine *e,
+                           const struct cpn_jobset *js,
+                           const struct cpn_job *job,
+                           const struct eng_cand *cd,
+                           int64_t release_t,
+                           const struct window *shared,
+                           struct eval *ev);
+
+/* The timeline search of a pool prepared in ev, then the price ceiling; with nruns != NULL the
+ * chosen slots are left as runs in e->runs (decide_pool.c). */
+enum cpn_why
+eng_search_pool(struct cpn_engine *e, const struct cpn_job *job, struct eval *ev, uint32_t *nruns);
+
+/* Prepares and searches pool p in one go (decide_pool.c). */
+enum cpn_why eng_eval_pool(struct cpn_engine *e,
+                           const struct cpn_jobset *js,
+                           const struct cpn_job *job,
+                           int32_t p,
+                           int64_t release_t,
+                           struct eval *ev,
+                           uint32_t *nruns);
+
+/* A lower bound of the objective of prepared pool ev (decide_pool.c). */
+double eng_lower_bound(const struct cpn_engine *e,
+                       const struct cpn_job *job,
+                       const struct eng_cand *cd,
+                       const struct eval *ev);
+
+/* Whether prepared pool pe provably cannot beat best (decide_pool.c). */
+bool eng_cannot_win(const struct cpn_engine *e,
+                    const struct cpn_job *job,
+                    const struct eval *pe,
+                    const struct eval *best);
+
+/* Best contiguous window of pool p with k = ev->k slots starting in [r, last]; fills ev or returns
+ * the reason (decide_scan.c). */
+enum cpn_why eng_scan_contiguous(struct cpn_engine *e,
+                                 const struct cpn_job *job,
+                                 int32_t p,
+                                 int32_t r,
+                                 int32_t last,
+                                 double kw,
+                                 struct eval *ev);
+
+/* The ev->k cheapest free slots of pool p in [r, D); with nruns != NULL also writes them as runs
+ * in e->runs and their count (decide_scan.c). */
+enum cpn_why eng_scan_slots(struct cpn_engine *e,
+                            const struct cpn_job *job,
+                            int32_t p,
+                            int32_t r,
+                            int32_t D,
+                            double kw,
+                            struct eval *ev,
+                            uint32_t *nruns);
 
 #endif

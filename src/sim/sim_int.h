@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* What the simulator's files share: the run state and the compact per-job record. A record is 64
- * bytes; the slots of interruptible jobs and the pieces cut by outages live in growing side arrays,
- * so a run of millions of jobs stays within a few hundred bytes per job (the jobset included). */
+/* What the simulator's files share: the run state and the compact per-job record, and the helpers
+ * between the event loop (sim.c), what events do to placements (sim_place.c) and the bookkeeping
+ * (sim_record.c). A record is 64 bytes; the slots of interruptible jobs and the pieces cut by
+ * outages live in growing side arrays, so a run of millions of jobs stays within a few hundred
+ * bytes per job (the jobset included). */
 #ifndef CPN_SIM_INT_H
 #define CPN_SIM_INT_H
 
@@ -73,6 +75,16 @@ struct cpn_sim {
     struct cpn_sim_summary sum;
 };
 
+static inline int32_t sim_pool_cluster(const struct cpn_sim *s, int32_t pool)
+{
+    return s->net->pools[pool].cluster;
+}
+
+static inline int32_t sim_slot_of(const struct cpn_sim *s, int64_t t)
+{
+    return (int32_t)cpn_floordiv(t - s->cfg.t0, s->slot_s);
+}
+
 /* The job as the engine must see it now: the deadline of a job with none is the horizon end; after
  * an outage cut, it starts no earlier than the cut and only the work not done remains. Returns job
  * itself when nothing changes, else tmp filled. */
@@ -113,5 +125,55 @@ void sim_forecast_revise(struct cpn_sim *s, int64_t t, uint64_t rev);
 /* Creates s->revised as a copy of the decision signals over the horizon. 0 or -ENOMEM. */
 int sim_forecast_init(struct cpn_sim *s, struct cpn_error *err);
 void sim_forecast_free(struct cpn_sim *s);
+
+/* ---- bookkeeping (sim_record.c) ---- */
+
+/* Share of the job's work done by the cut pieces from seg back. */
+double sim_seg_done(const struct cpn_sim *s, uint32_t seg);
+/* Records one decision's latency of ns nanoseconds. */
+void sim_lat_record(struct cpn_sim *s, int64_t ns);
+/* The q quantile of the recorded decision latencies, in microseconds (0 without any). */
+double sim_lat_quantile_us(const struct cpn_sim *s, double q);
+/* Appends n runs to s->runs, their offset in *off. 0 or -ENOMEM. */
+int sim_runs_push(struct cpn_sim *s, const struct cpn_slot_run *r, uint32_t n, uint32_t *off);
+/* Appends job i to the live list. 0 or -ENOMEM. */
+int sim_live_push(struct cpn_sim *s, uint32_t i);
+/* Drops jobs that are not placed or have finished by t from the live list. */
+void sim_live_compact(struct cpn_sim *s, int64_t t);
+/* The committed placement of job i as the engine saw it, its runs copied into scratch (room for
+ * the record's runs, or one). */
+void sim_rec_placement(const struct cpn_sim *s,
+                       uint32_t i,
+                       struct cpn_slot_run *scratch,
+                       struct cpn_placement *p);
+/* Stores placement p in job i's record. 0 or -ENOMEM. */
+int sim_store_placement(struct cpn_sim *s, uint32_t i, const struct cpn_placement *p);
+/* Marks job i not placed (its runs become garbage). */
+void sim_unplace(struct cpn_sim *s, uint32_t i);
+
+/* ---- events on placements (sim_place.c) ---- */
+
+/* Decides and commits job i at now; on infeasibility rejects it with prefix + reason (held for a
+ * retry while a cluster is down). 0 or a fatal error. */
+int sim_place(
+    struct cpn_sim *s, uint32_t i, int64_t now, const char *prefix, struct cpn_error *err);
+/* A cluster came back at t: the held jobs are tried again. 0 or a fatal error. */
+int sim_retry_deferred(struct cpn_sim *s, int64_t t, struct cpn_error *err);
+/* Re-plans the placed jobs that have not started by t; the count of them in *pending. scratch
+ * (capacity *cap) is grown as needed and owned by the caller. 0 or a fatal error. */
+int sim_replan(struct cpn_sim *s,
+               int64_t t,
+               struct cpn_slot_run **scratch,
+               size_t *cap,
+               size_t *pending,
+               struct cpn_error *err);
+/* Cluster c goes down at t: pending placements on it are re-placed, running ones cut. scratch as
+ * for sim_replan. 0 or a fatal error. */
+int sim_outage_start(struct cpn_sim *s,
+                     int32_t c,
+                     int64_t t,
+                     struct cpn_slot_run **scratch,
+                     size_t *cap,
+                     struct cpn_error *err);
 
 #endif
