@@ -75,6 +75,12 @@ int cpn_buf_puts(struct cpn_buf *b, const char *s);
 int cpn_buf_printf(struct cpn_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int cpn_buf_vprintf(struct cpn_buf *b, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
+/* snprintf(out, CPN_FMT_G_MAX, "%.*g", prec, v), byte for byte, without glibc's multi-precision
+ * path for the common cases (src/util/fmtg.c); prec 1..15. Returns the length. */
+#define CPN_FMT_G_MAX 32
+int cpn_fmt_g(char out[CPN_FMT_G_MAX], double v, int prec);
+/* Appends cpn_fmt_g(v, prec) to b. */
+int cpn_buf_g(struct cpn_buf *b, double v, int prec);
 void cpn_buf_reset(struct cpn_buf *b);
 void cpn_buf_free(struct cpn_buf *b);
 /* Reads a whole file into b (limit applies). -errno or CPN_ELIMIT. */

@@ -35,7 +35,8 @@ static void buf_time(struct cpn_buf *b, const char *key, int64_t t)
 /* ,"key":<number> with 12 significant digits (reports; the store keeps what the API shows) */
 static void buf_num(struct cpn_buf *b, const char *key, double v)
 {
-    cpn_buf_printf(b, ",\"%s\":%.12g", key, v);
+    cpn_buf_printf(b, ",\"%s\":", key);
+    cpn_buf_g(b, v, 12);
 }
 
 static void buf_key_str(struct cpn_buf *b, const char *key, const char *v)
@@ -180,8 +181,10 @@ void srv_job_write(const struct cpn_server *s, const struct srv_job *j, struct c
         cpn_buf_puts(b, ",\"placement\":");
         srv_placement_write(s, &j->pl, b);
         /* two job-level figures beside the placement (kept out of it: quotes share that shape) */
-        cpn_buf_printf(b, ",\"green_share\":%.6g,\"nearest_carbon_kg\":%.9g", j->green_share,
-                       j->nearest_carbon_kg);
+        cpn_buf_puts(b, ",\"green_share\":");
+        cpn_buf_g(b, j->green_share, 6);
+        cpn_buf_puts(b, ",\"nearest_carbon_kg\":");
+        cpn_buf_g(b, j->nearest_carbon_kg, 9);
     }
     if (j->reason[0])
         buf_key_str(b, "reason", j->reason);
@@ -228,14 +231,16 @@ char *srv_explain_text(const struct cpn_server *s, const struct cpn_explain *ex)
         cpn_buf_printf(&b, ",\"feasible\":%s", op->why == CPN_WHY_OK ? "true" : "false");
         if (op->why != CPN_WHY_OK)
             cpn_buf_printf(&b, ",\"excluded_by\":\"%s\"", cpn_why_name(op->why));
-        cpn_buf_printf(&b, ",\"latency_ms\":%.6g", op->latency_ms);
+        cpn_buf_puts(&b, ",\"latency_ms\":");
+        cpn_buf_g(&b, op->latency_ms, 6);
         if (op->why == CPN_WHY_OK || op->why == CPN_WHY_PRICE) {
             cpn_time_format(op->start_s, t);
-            cpn_buf_printf(&b,
-                           ",\"start\":\"%s\",\"objective_cny\":%.9g,\"carbon_kg\":%.9g,"
-                           "\"cost_cny\":%.9g",
-                           t, op->objective, op->carbon_kg,
-                           (double)op->cost_ucny / CPN_UCNY_PER_CNY);
+            cpn_buf_printf(&b, ",\"start\":\"%s\",\"objective_cny\":", t);
+            cpn_buf_g(&b, op->objective, 9);
+            cpn_buf_puts(&b, ",\"carbon_kg\":");
+            cpn_buf_g(&b, op->carbon_kg, 9);
+            cpn_buf_puts(&b, ",\"cost_cny\":");
+            cpn_buf_g(&b, (double)op->cost_ucny / CPN_UCNY_PER_CNY, 9);
         }
         cpn_buf_puts(&b, "}");
     }

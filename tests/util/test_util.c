@@ -3,6 +3,7 @@
  * reader (quoting, CRLF, errors with line and column), the string map and the random generator. */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cpnet/util.h"
@@ -193,6 +194,78 @@ static void test_buf_limit_and_alloc_failure(void)
     CHECK(strlen(cpn_strerror(-ENOENT)) > 0);
 }
 
+/* cpn_fmt_g against snprintf("%.*g"), byte for byte: exact ties, powers of ten, the edges of fixed
+ * notation, and a million random doubles over twenty decades at every precision. */
+static int fmt_same(double v, int prec)
+{
+    char a[CPN_FMT_G_MAX], b[CPN_FMT_G_MAX];
+    int na = cpn_fmt_g(a, v, prec), nb = snprintf(b, sizeof b, "%.*g", prec, v);
+    if (na == nb && strcmp(a, b) == 0)
+        return 1;
+    t_fail(__FILE__, __LINE__, "cpn_fmt_g(%.17g, %d) = \"%s\", snprintf gives \"%s\"", v, prec, a,
+           b);
+    return 0;
+}
+
+static void test_fmt_g(void)
+{
+    static const double fixed[] = { 0.5,
+                                    1.5,
+                                    2.5,
+                                    0.125,
+                                    0.375,
+                                    1e-4,
+                                    9.99995e-5,
+                                    1e-5,
+                                    0.1,
+                                    0.3,
+                                    1,
+                                    10,
+                                    100,
+                                    999999.5,
+                                    1e11,
+                                    1e12,
+                                    1e14,
+                                    1e15,
+                                    123456789012.5,
+                                    2.675,
+                                    1.005,
+                                    0.0001,
+                                    999999999999.5,
+                                    5e-324,
+                                    0,
+                                    -0.0,
+                                    -2.5,
+                                    1e300,
+                                    -1e-300 };
+    struct cpn_rng g;
+    long bad = 0;
+    char t[CPN_FMT_G_MAX];
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        for (int p = 1; p <= 15; p++)
+            bad += !fmt_same(fixed[i], p);
+    for (int p = 1; p <= 15; p++)
+        for (int k = -6; k <= 16; k++) {
+            bad += !fmt_same(pow(10, k), p);
+            bad += !fmt_same(nextafter(pow(10, k), 0), p);
+            bad += !fmt_same(nextafter(pow(10, k), INFINITY), p);
+        }
+    bad += !fmt_same(INFINITY, 12) + !fmt_same(-INFINITY, 6) + !fmt_same(NAN, 9);
+    cpn_rng_seed(&g, 77);
+    for (int i = 0; i < 1000000 && bad < 10; i++) {
+        int p = 1 + (int)cpn_rng_below(&g, 15);
+        double v = cpn_rng_uniform(&g) * pow(10, (double)cpn_rng_below(&g, 21) - 5.0);
+        if (i % 3 == 0) /* short decimals, where exact ties live */
+            v = (double)cpn_rng_below(&g, 2000000) / pow(10, (double)cpn_rng_below(&g, 7));
+        if (i % 2)
+            v = -v;
+        bad += !fmt_same(v, p);
+    }
+    CHECK_INT(bad, 0);
+    CHECK_INT(cpn_fmt_g(t, 1234.5, 12), 6);
+    CHECK_STR(t, "1234.5");
+}
+
 int main(void)
 {
     T_RUN(test_time_parse);
@@ -203,5 +276,6 @@ int main(void)
     T_RUN(test_strmap);
     T_RUN(test_rng);
     T_RUN(test_buf_limit_and_alloc_failure);
+    T_RUN(test_fmt_g);
     return T_DONE("util");
 }
