@@ -262,6 +262,22 @@ int cpn_executor_slurm_interrupt(struct cpn_executor *x, const char *job, struct
     return rc;
 }
 
+/* The StartTime update after a release failed with rc: when the scheduler already started the
+ * job on the release alone (scontrol then says it is no longer pending), there is no begin time
+ * left to clear and the resume succeeded; otherwise rc stands, err as it was. */
+static int
+started_anyway(struct agt_sx *s, const char *job, const char *id, int rc, struct cpn_error *err)
+{
+    struct agt_slurm_job j;
+    struct cpn_error lerr = { 0, "" };
+    if (agt_sx_lookup_id(s, id, job, &j, &lerr) == 1 &&
+        agt_slurm_state(j.state, NULL) != CPN_TASK_PENDING) {
+        memset(err, 0, sizeof *err);
+        return 0;
+    }
+    return rc;
+}
+
 int cpn_executor_slurm_resume(struct cpn_executor *x, const char *job, struct cpn_error *err)
 {
     struct agt_sx *s;
@@ -279,8 +295,8 @@ int cpn_executor_slurm_resume(struct cpn_executor *x, const char *job, struct cp
     snprintf(idarg, sizeof idarg, "JobId=%s", id);
     /* release lifts the hold; StartTime=now clears the begin time a requeue sets (about two
      * minutes ahead), so the job is eligible at the scheduler's next pass */
-    if (!(rc = agt_sx_run_ok(s, rel, &ob, err)))
-        rc = agt_sx_run_ok(s, now, &ob, err);
+    if (!(rc = agt_sx_run_ok(s, rel, &ob, err)) && (rc = agt_sx_run_ok(s, now, &ob, err)))
+        rc = started_anyway(s, job, id, rc, err);
     cpn_buf_free(&ob);
     s->snap_ok = false;
     return rc;
