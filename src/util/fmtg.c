@@ -37,7 +37,7 @@ static int64_t scaled_round(double v, int k)
  * trailing zeros and a trailing point removed, as %g does. */
 static int write_fixed(char *out, bool neg, int64_t m, int prec, int e)
 {
-    char dig[24];
+    char dig[24] = { 0 };
     int n = 0, len = 0, last;
     for (int i = prec - 1; i >= 0; i--) {
         dig[i] = (char)('0' + m % 10);
