@@ -276,6 +276,18 @@ int cli_print_json(const struct cli_args *a, const json_t *j)
     return cpn_json_print(stdout, j) ? cli_nomem(a) : CPN_EXIT_OK;
 }
 
+int cli_get_list(
+    struct cpn_client *c, const char *path, const char *key, struct cpn_reply *r, json_t **list)
+{
+    int rc = cpn_client_get(c, path, r);
+    *list = json_object_get(r->json, key);
+    if (rc == CPN_EXIT_OK && !json_is_array(*list)) {
+        snprintf(r->error, sizeof r->error, "GET %s: the answer has no \"%s\" array", path, key);
+        rc = CPN_EXIT_SERVER;
+    }
+    return rc == CPN_EXIT_OK ? rc : cpn_client_report(c, NULL, r);
+}
+
 /* prefix + the URL-encoded id + suffix. NULL when out of memory. */
 char *cli_id_path(const char *prefix, const char *id, const char *suffix)
 {

@@ -41,6 +41,10 @@ int cli_id_request(struct cpn_client *c,
                    const char *suffix,
                    bool post,
                    struct cpn_reply *r);
+/* GET path; the answer in *r (always: free it) and its array under key in *list. Returns the exit
+ * status, after printing why when it is not CPN_EXIT_OK (a missing array is a server error). */
+int cli_get_list(
+    struct cpn_client *c, const char *path, const char *key, struct cpn_reply *r, json_t **list);
 /* Reads the argument's file (or stdin for "-") into buf and its jobs into *jobs (a new array).
  * CPN_EXIT_OK or CPN_EXIT_FAIL after a message (CPN_EXIT_SERVER when out of memory). */
 int cli_read_jobs(const struct cli_args *a, struct cpn_buf *buf, json_t **jobs);

@@ -180,15 +180,9 @@ int cpn_cmd_jobs(int argc, char **argv)
             rc = cli_nomem(&a);
             goto out;
         }
-        rc = cpn_client_get(c, q.data, &r);
+        rc = cli_get_list(c, q.data, "jobs", &r, &page);
         cpn_buf_free(&q);
-        page = json_object_get(r.json, "jobs");
-        if (rc == CPN_EXIT_OK && !json_is_array(page)) {
-            snprintf(r.error, sizeof r.error, "GET /v1/jobs: the answer has no \"jobs\" array");
-            rc = CPN_EXIT_SERVER;
-        }
         if (rc != CPN_EXIT_OK) {
-            rc = cpn_client_report(c, NULL, &r);
             cpn_reply_free(&r);
             goto out;
         }

@@ -165,23 +165,17 @@ int cpn_cmd_clusters(int argc, char **argv)
     struct cli_args a;
     struct cpn_client *c = NULL;
     struct cpn_reply r;
-    const json_t *list, *cl;
+    json_t *list;
+    const json_t *cl;
     struct cpn_table t;
     size_t i;
     int rc = cli_start("clusters", argc, argv, &a, &c);
     if (rc)
         return cli_done(rc);
-    rc = cpn_client_get(c, "/v1/clusters", &r);
-    list = json_object_get(r.json, "clusters");
-    if (rc == CPN_EXIT_OK && !json_is_array(list)) {
-        snprintf(r.error, sizeof r.error, "GET /v1/clusters: the answer has no \"clusters\" array");
-        rc = CPN_EXIT_SERVER;
-    }
-    if (rc != CPN_EXIT_OK) {
-        rc = cpn_client_report(c, NULL, &r);
-    } else if (a.json) {
+    rc = cli_get_list(c, "/v1/clusters", "clusters", &r, &list);
+    if (rc == CPN_EXIT_OK && a.json) {
         rc = cli_print_json(&a, r.json);
-    } else {
+    } else if (rc == CPN_EXIT_OK) {
         cpn_table_init(&t, heads, sizeof heads / sizeof heads[0]);
         json_array_foreach(list, i, cl)
         {
@@ -241,7 +235,8 @@ int cpn_cmd_signals(int argc, char **argv)
     struct cli_args a;
     struct cpn_client *c = NULL;
     struct cpn_reply r;
-    const json_t *list, *s;
+    json_t *list;
+    const json_t *s;
     struct cpn_table t;
     size_t i;
     int rc;
@@ -250,17 +245,10 @@ int cpn_cmd_signals(int argc, char **argv)
     rc = cli_start("signals", argc, argv, &a, &c);
     if (rc)
         return cli_done(rc);
-    rc = cpn_client_get(c, "/v1/signals", &r);
-    list = json_object_get(r.json, "signals");
-    if (rc == CPN_EXIT_OK && !json_is_array(list)) {
-        snprintf(r.error, sizeof r.error, "GET /v1/signals: the answer has no \"signals\" array");
-        rc = CPN_EXIT_SERVER;
-    }
-    if (rc != CPN_EXIT_OK) {
-        rc = cpn_client_report(c, NULL, &r);
-    } else if (a.json) {
+    rc = cli_get_list(c, "/v1/signals", "signals", &r, &list);
+    if (rc == CPN_EXIT_OK && a.json) {
         rc = cli_print_json(&a, r.json);
-    } else {
+    } else if (rc == CPN_EXIT_OK) {
         cpn_table_init(&t, heads, sizeof heads / sizeof heads[0]);
         json_array_foreach(list, i, s)
         {
